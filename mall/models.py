@@ -1,0 +1,183 @@
+"""The catalogue: a tree of categories and the products members can buy."""
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.Model):
+    """A node of the category tree ("Clothing > Hoodies" is Hoodies under Clothing)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True, allow_unicode=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="category_unique_name_in_parent"),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        """The path from the root, e.g. ``Clothing > Hoodies``."""
+        names, node, seen = [], self, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            names.append(node.name)
+            node = node.parent
+        return " > ".join(reversed(names))
+
+    def get_absolute_url(self):
+        return reverse("category", args=[self.slug])
+
+
+class ProductQuerySet(models.QuerySet):
+    def listed(self):
+        """Products shown in listings: visible, and not variations (those show on the parent)."""
+        return self.filter(is_visible=True, parent__isnull=True)
+
+
+class Product(models.Model):
+    """A product or a variation of a variable product.
+
+    Money is ``Decimal`` in the shop currency (``MALL_CURRENCY``). ``stock`` is ``None`` when
+    the shop does not track stock for the product (unlimited). A variable product is a
+    parent with ``is_variable=True`` and no price of its own; its variations point at it
+    through ``parent`` and carry their ``attributes`` (e.g. ``{"Color": "Blue"}``).
+    """
+
+    sku = models.CharField(_("SKU"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    slug = models.SlugField(_("slug"), max_length=255, unique=True, allow_unicode=True)
+    short_description = models.TextField(_("short description"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    price = models.DecimalField(
+        _("regular price"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    sale_price = models.DecimalField(
+        _("sale price"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    sale_starts = models.DateTimeField(_("sale starts"), null=True, blank=True)
+    sale_ends = models.DateTimeField(_("sale ends"), null=True, blank=True)
+    stock = models.PositiveIntegerField(
+        _("stock"), null=True, blank=True, help_text=_("Leave empty when stock is not tracked.")
+    )
+    in_stock = models.BooleanField(
+        _("in stock"), default=True, help_text=_("Untick to stop sales of this product.")
+    )
+    is_visible = models.BooleanField(_("listed in the catalogue"), default=True)
+    is_variable = models.BooleanField(
+        _("variable product"),
+        default=False,
+        help_text=_("A parent whose variations are sold; it has no price of its own."),
+    )
+    categories = models.ManyToManyField(
+        Category, verbose_name=_("categories"), blank=True, related_name="products"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent product"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="variations",
+    )
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    image_urls = models.JSONField(_("image URLs"), default=list, blank=True)
+    position = models.IntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["position", "name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stock__isnull=True) | Q(stock__gte=0), name="product_stock_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gte=0), name="product_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(sale_price__isnull=True) | Q(sale_price__gte=0),
+                name="product_sale_price_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["is_visible", "parent"], name="product_listed_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.sku})"
+
+    def get_absolute_url(self):
+        target = self.parent if self.parent_id else self
+        return reverse("product", args=[target.slug])
+
+    @property
+    def display_name(self):
+        """The name with a variation's attribute values, e.g. ``Hoodie – Blue, Yes``."""
+        if self.attributes:
+            return f"{self.name} – {', '.join(str(v) for v in self.attributes.values())}"
+        return self.name
+
+    def sale_active(self, at=None):
+        """Return whether the sale price applies at ``at`` (default: now)."""
+        if self.sale_price is None:
+            return False
+        at = at or timezone.now()
+        if self.sale_starts and at < self.sale_starts:
+            return False
+        return not (self.sale_ends and at > self.sale_ends)
+
+    def current_price(self, at=None):
+        """The unit price a customer pays now: the sale price inside its window, else the price.
+
+        Returns ``Decimal`` in the shop currency, or ``None`` for a product with no price
+        (a variable parent).
+        """
+        if self.sale_active(at):
+            return self.sale_price
+        return self.price
+
+    @property
+    def is_purchasable(self):
+        """Whether the product can be put in a cart at all (stock levels aside)."""
+        if self.is_variable or self.current_price() is None or not self.in_stock:
+            return False
+        if self.parent_id:
+            return self.parent.is_visible
+        return self.is_visible
+
+    def available(self, quantity):
+        """Whether ``quantity`` units can be reserved now (``None`` stock is unlimited)."""
+        return self.stock is None or self.stock >= quantity

@@ -1,0 +1,12 @@
+"""Root URLconf: storefront and accounts, orders, back office, Django admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("mall.storefront_urls")),
+    path("", include("orders.urls")),
+    path("staff/", include("staff.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,60 @@
+"""E-mails to the member about their order, sent after the change has committed.
+
+``orders.services`` queues ``send_order_email`` with ``transaction.on_commit``; a failed
+send is logged and never undoes or blocks the order change.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
+
+SUBJECTS = {
+    "placed": _("We received your order %(number)s"),
+    "confirmed": _("Your order %(number)s is confirmed"),
+    "invalidated": _("We could not accept your order %(number)s"),
+    "cancelled": _("Your order %(number)s is cancelled"),
+    "shipped": _("Your order %(number)s is on its way"),
+    "paid": _("Payment received for order %(number)s"),
+}
+
+
+def send_order_email(order_id, kind):
+    """Send the member the ``kind`` e-mail (a key of ``SUBJECTS``) about order ``order_id``.
+
+    Renders ``orders/email/<kind>.txt`` and ``.html``. Never raises: any failure is logged
+    with the order and kind. Returns ``True`` when the message was handed to the backend.
+    """
+    from orders.models import Order
+
+    try:
+        order = Order.objects.select_related("customer").get(pk=order_id)
+        if not order.customer.email:
+            logger.info("order %s: no e-mail address for %s mail", order.number, kind)
+            return False
+        with translation.override(settings.LANGUAGE_CODE):
+            context = {
+                "order": order,
+                "lines": list(order.lines.all()),
+                "MALL_NAME": settings.MALL_NAME,
+                "MALL_CURRENCY": settings.MALL_CURRENCY,
+                "MALL_PHONE": settings.MALL_PHONE,
+                "MALL_BANK_DETAILS": settings.MALL_BANK_DETAILS,
+                "MALL_REMITTANCE_DETAILS": settings.MALL_REMITTANCE_DETAILS,
+                "kind": kind,
+            }
+            subject = str(SUBJECTS[kind] % {"number": order.number})
+            text = render_to_string(f"orders/email/{kind}.txt", context)
+            html = render_to_string("orders/email/message.html", {**context, "body": text})
+        message = EmailMultiAlternatives(subject, text, to=[order.customer.email])
+        message.attach_alternative(html, "text/html")
+        message.send()
+        return True
+    except Exception:
+        logger.exception("order %s: could not send the %s e-mail", order_id, kind)
+        return False

@@ -1,0 +1,168 @@
+"""Reads the pages need: who may see which orders, queues, timelines.
+
+Scoping ("what this user may see") is written once here and used by list and detail
+alike, so another member's order is a 404 everywhere.
+"""
+
+from django.db.models import Count, Min, Q
+
+from orders.models import (
+    FINANCE,
+    LOGISTICS,
+    ORDER_ADMINS,
+    PREPAID_METHODS,
+    STAFF_GROUPS,
+    Order,
+    OrderEvent,
+    PaymentMethod,
+    PaymentStatus,
+    Status,
+)
+
+
+def staff_roles(user):
+    """Return the set of staff group names ``user`` belongs to (cached on the user).
+
+    A superuser holds every role. Anonymous users and members hold none.
+    """
+    if not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_mall_staff_roles", None)
+    if cached is None:
+        if user.is_superuser:
+            cached = frozenset(STAFF_GROUPS)
+        else:
+            cached = frozenset(user.groups.filter(name__in=STAFF_GROUPS).values_list("name", flat=True))
+        user._mall_staff_roles = cached
+    return cached
+
+
+def is_order_staff(user):
+    """Whether ``user`` may enter the back office (DESIGN: "The staff role")."""
+    return bool(staff_roles(user))
+
+
+def sees_all_orders(user):
+    """Order admins and finance see every order; logistics only their assigned ones."""
+    roles = staff_roles(user)
+    return ORDER_ADMINS in roles or FINANCE in roles
+
+
+def orders_for_member(user):
+    """The member's own orders, newest first."""
+    return Order.objects.filter(customer=user).order_by("-placed_at", "-pk")
+
+
+def orders_for_staff(user):
+    """The orders ``user`` may see in the back office (none for non-staff)."""
+    qs = Order.objects.all()
+    if sees_all_orders(user):
+        return qs
+    if LOGISTICS in staff_roles(user):
+        return qs.filter(assigned_to=user)
+    return qs.none()
+
+
+def deliveries_for(user):
+    """Orders allocated or shipped by/for ``user`` as a logistics person, open ones first."""
+    return (
+        Order.objects.filter(assigned_to=user, status__in=[Status.ALLOCATED, Status.SHIPPED])
+        .select_related("customer")
+        .order_by("status", "allocated_at", "pk")
+    )
+
+
+def member_timeline(order):
+    """The events the member may see on their own order, oldest first."""
+    return order.events.filter(kind__in=OrderEvent.MEMBER_VISIBLE).order_by("created_at", "pk")
+
+
+def staff_timeline(order):
+    """Every event of the order with its actor, oldest first."""
+    return order.events.select_related("actor").order_by("created_at", "pk")
+
+
+# Queues on the dashboard: (key, label, filter, which roles see it, list query string).
+def queue_definitions():
+    """Return the dashboard queues as dicts with ``key``, ``q`` (a ``Q``), ``roles``, ``query``."""
+    from django.utils.translation import gettext_lazy as _
+
+    prepaid = list(PREPAID_METHODS)
+    return [
+        {
+            "key": "awaiting_confirmation",
+            "label": _("Awaiting confirmation call"),
+            "q": Q(status=Status.SUBMITTED),
+            "roles": {ORDER_ADMINS},
+            "query": "status=submitted&sort=placed_at",
+        },
+        {
+            "key": "awaiting_allocation",
+            "label": _("Awaiting allocation"),
+            "q": Q(status=Status.CONFIRMED),
+            "roles": {ORDER_ADMINS},
+            "query": "status=confirmed&sort=placed_at",
+        },
+        {
+            "key": "awaiting_shipment",
+            "label": _("Awaiting shipment"),
+            "q": Q(status=Status.ALLOCATED),
+            "roles": {ORDER_ADMINS, LOGISTICS},
+            "query": "status=allocated&sort=placed_at",
+        },
+        {
+            "key": "awaiting_prepayment",
+            "label": _("Prepaid orders awaiting payment"),
+            "q": Q(
+                status__in=[Status.CONFIRMED, Status.ALLOCATED],
+                payment_method__in=prepaid,
+                payment_status__in=[PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID],
+            ),
+            "roles": {FINANCE, ORDER_ADMINS},
+            "query": "queue=awaiting_prepayment&sort=placed_at",
+        },
+        {
+            "key": "awaiting_cod_collection",
+            "label": _("Cash on delivery to collect"),
+            "q": Q(
+                status=Status.SHIPPED,
+                payment_method=PaymentMethod.COD,
+                payment_status__in=[PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID],
+            ),
+            "roles": {FINANCE, ORDER_ADMINS},
+            "query": "queue=awaiting_cod_collection&sort=placed_at",
+        },
+    ]
+
+
+def dashboard_queues(user):
+    """Queues visible to ``user`` with ``count`` and ``oldest`` (placed_at) filled in.
+
+    One aggregate query for all queues.
+    """
+    roles = staff_roles(user)
+    queues = [q for q in queue_definitions() if q["roles"] & roles]
+    if not queues:
+        return []
+    aggregates = {}
+    for q in queues:
+        aggregates[f"{q['key']}__count"] = Count("pk", filter=q["q"])
+        aggregates[f"{q['key']}__oldest"] = Min("placed_at", filter=q["q"])
+    values = orders_for_staff(user).aggregate(**aggregates)
+    for q in queues:
+        q["count"] = values[f"{q['key']}__count"]
+        q["oldest"] = values[f"{q['key']}__oldest"]
+    return queues
+
+
+def queue_filter(key):
+    """The ``Q`` of the dashboard queue named ``key``, or ``None``."""
+    for q in queue_definitions():
+        if q["key"] == key:
+            return q["q"]
+    return None
+
+
+def status_counts(queryset):
+    """Return ``{status: count}`` for ``queryset`` in one query."""
+    return dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
