@@ -29,11 +29,16 @@ class Category(models.Model):
         verbose_name_plural = _("categories")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["parent", "name"], name="category_unique_name_in_parent"),
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="category_unique_name_in_parent"
+            ),
         ]
 
     def __str__(self):
         return self.full_name
+
+    def get_absolute_url(self):
+        return reverse("category", args=[self.slug])
 
     @property
     def full_name(self):
@@ -44,9 +49,6 @@ class Category(models.Model):
             names.append(node.name)
             node = node.parent
         return " > ".join(reversed(names))
-
-    def get_absolute_url(self):
-        return reverse("category", args=[self.slug])
 
 
 class ProductQuerySet(models.QuerySet):

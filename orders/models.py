@@ -78,10 +78,9 @@ def can_edit(order, user):
 
 
 def can_cancel(order, user):
-    """An order admin cancels in any cancellable state; the owner only while submitted."""
-    if user.has_perm("orders.cancel_order"):
-        return True
-    return _is_owner(order, user) and order.status == Status.SUBMITTED
+    """An order admin or the owning member (the owner only while submitted: see
+    ``services.check_cancel``, which says why when it refuses)."""
+    return user.has_perm("orders.cancel_order") or _is_owner(order, user)
 
 
 def can_ship(order, user):
@@ -112,9 +111,7 @@ class Order(FSMModelMixin, models.Model):
         on_delete=models.PROTECT,
         related_name="orders",
     )
-    status = FSMField(
-        _("status"), default=Status.SUBMITTED, choices=Status.choices, protected=True
-    )
+    status = FSMField(_("status"), default=Status.SUBMITTED, choices=Status.choices, protected=True)
     payment_status = FSMField(
         _("payment status"),
         default=PaymentStatus.UNPAID,
@@ -160,7 +157,9 @@ class Order(FSMModelMixin, models.Model):
 
     version = models.PositiveIntegerField(_("version"), default=1)
     # One-time token from the checkout form: a double submit finds the order it made.
-    checkout_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    checkout_token = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -179,7 +178,9 @@ class Order(FSMModelMixin, models.Model):
             ("void_payment", _("Can void mistaken payment entries")),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(subtotal__gte=0), name="order_subtotal_not_negative"),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0), name="order_subtotal_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(shipping_fee__gte=0), name="order_shipping_fee_not_negative"
             ),
@@ -188,7 +189,9 @@ class Order(FSMModelMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-placed_at"], name="order_status_placed_idx"),
-            models.Index(fields=["payment_status", "-placed_at"], name="order_paystatus_placed_idx"),
+            models.Index(
+                fields=["payment_status", "-placed_at"], name="order_paystatus_placed_idx"
+            ),
             models.Index(fields=["customer", "-placed_at"], name="order_customer_placed_idx"),
             models.Index(fields=["assigned_to", "status"], name="order_assignee_status_idx"),
         ]

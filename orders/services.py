@@ -103,7 +103,11 @@ def clean_address(address):
                 "Enter a phone number we can call, e.g. 138 0013 8000 or 021-5555 1234."
             )
     postcode = cleaned["postcode"]
-    if postcode and "postcode" not in errors and not re.fullmatch(r"[0-9A-Za-z \-]{3,12}", postcode):
+    if (
+        postcode
+        and "postcode" not in errors
+        and not re.fullmatch(r"[0-9A-Za-z \-]{3,12}", postcode)
+    ):
         errors["postcode"] = _("Enter a valid postcode.")
     if errors:
         raise InvalidInput(_("Please correct the delivery address."), details={"fields": errors})
@@ -116,10 +120,13 @@ def _clean_text(value, label, *, required=False, max_length=MAX_TEXT):
         raise InvalidInput(_("%(label)s is required.") % {"label": label})
     if len(value) > max_length:
         raise InvalidInput(
-            _("%(label)s is too long (at most %(n)d characters).") % {"label": label, "n": max_length}
+            _("%(label)s is too long (at most %(n)d characters).")
+            % {"label": label, "n": max_length}
         )
     if "\x00" in value:
-        raise InvalidInput(_("%(label)s contains characters that are not allowed.") % {"label": label})
+        raise InvalidInput(
+            _("%(label)s contains characters that are not allowed.") % {"label": label}
+        )
     return value
 
 
@@ -128,7 +135,8 @@ def _clean_quantity(quantity):
         raise InvalidInput(_("Quantities must be whole numbers."))
     if not 1 <= quantity <= settings.MALL_MAX_LINE_QUANTITY:
         raise InvalidInput(
-            _("Quantities must be between 1 and %(max)d.") % {"max": settings.MALL_MAX_LINE_QUANTITY}
+            _("Quantities must be between 1 and %(max)d.")
+            % {"max": settings.MALL_MAX_LINE_QUANTITY}
         )
     return quantity
 
@@ -331,8 +339,10 @@ def check_edit(actor, order):
     _require_perm(actor, order.edit)
     _require_state(
         order.edit,
-        _("The order was confirmed by our staff and can no longer be changed online. "
-          "Please call us if something is wrong."),
+        _(
+            "The order was confirmed by our staff and can no longer be changed online. "
+            "Please call us if something is wrong."
+        ),
     )
 
 
@@ -342,13 +352,21 @@ def check_cancel(actor, order):
     An order admin cancels submitted, invalid, confirmed or allocated orders; the owner
     only while submitted. Refused while money is held (refund first).
     """
-    _require_perm(actor, order.cancel)
     is_admin = actor.has_perm("orders.cancel_order")
-    if not is_admin and order.status != Status.SUBMITTED:
+    # The owner's refusal once the order left ``submitted`` is about its state, not the
+    # role: check it before the permission (whose ``can_cancel`` also says no then), so
+    # a member whose page was stale, or who lost a race to the admin's confirm or to
+    # their own second click, is told why instead of getting ``NotPermitted``.
+    if not is_admin and _is_owner(actor, order) and order.status != Status.SUBMITTED:
         raise TransitionNotAllowed(
-            _("The order was confirmed by our staff and can no longer be cancelled online. "
-              "Please call us.")
+            _(
+                "The order was confirmed by our staff and can no longer be cancelled online. "
+                "Please call us."
+            )
+            if order.status in (Status.CONFIRMED, Status.ALLOCATED)
+            else _check_status_message(order)
         )
+    _require_perm(actor, order.cancel)
     _require_state(order.cancel, _check_status_message(order))
     if not order.no_money_held():
         raise TransitionNotAllowed(
@@ -395,8 +413,10 @@ def check_ship(actor, order):
     )
     if not order.paid_if_prepaid():
         raise TransitionNotAllowed(
-            _("This order is paid by %(method)s and is not paid yet (%(state)s): finance must "
-              "record the payment before it ships.")
+            _(
+                "This order is paid by %(method)s and is not paid yet (%(state)s): finance must "
+                "record the payment before it ships."
+            )
             % {
                 "method": order.get_payment_method_display().lower(),
                 "state": order.get_payment_status_display().lower(),
@@ -418,8 +438,10 @@ def check_record_payment(actor, order):
     _require_perm(actor, order.receive_payment)
     if not order.accepts_payments():
         raise TransitionNotAllowed(
-            _("Payments are recorded once the order is confirmed, and not on cancelled or "
-              "invalid orders.")
+            _(
+                "Payments are recorded once the order is confirmed, and not on cancelled or "
+                "invalid orders."
+            )
         )
     _require_state(order.receive_payment)
 
@@ -427,12 +449,16 @@ def check_record_payment(actor, order):
 def check_record_refund(actor, order):
     """Raise unless ``actor`` (finance) may record a refund now (money is held)."""
     _require_perm(actor, order.refund)
-    _require_state(order.refund, _("No money is held for this order, so there is nothing to refund."))
+    _require_state(
+        order.refund, _("No money is held for this order, so there is nothing to refund.")
+    )
 
 
 def check_void(actor, order):
-    """Raise unless ``actor`` (finance) may void ledger entries of ``order``."""
+    """Raise unless ``actor`` (finance) may void ledger entries of ``order`` (it has some)."""
     _require_perm(actor, order.void_entry)
+    if not order.payments.filter(voided_at__isnull=True).exists():
+        raise TransitionNotAllowed(_("There are no ledger entries to void."))
 
 
 ACTION_CHECKS = {
@@ -511,6 +537,16 @@ def place_order(actor, *, lines, address, payment_method, note="", checkout_toke
     try:
         with transaction.atomic():
             products = _lock_products(wanted)
+            if checkout_token:
+                # A double submit's twin request held these product locks until it
+                # committed; read again now (READ COMMITTED sees its order) so the second
+                # click returns that order instead of reserving again, or of reporting
+                # the unit the first click just took as out of stock.
+                existing = Order.objects.filter(
+                    checkout_token=checkout_token, customer=actor
+                ).first()
+                if existing:
+                    return existing
             if len(products) != len(wanted):
                 raise InvalidInput(_("A product in your cart no longer exists."))
             parents = {
@@ -527,7 +563,8 @@ def place_order(actor, *, lines, address, payment_method, note="", checkout_toke
 
             now = timezone.now()
             priced = [
-                (products[pid], qty, products[pid].current_price(now)) for pid, qty in wanted.items()
+                (products[pid], qty, products[pid].current_price(now))
+                for pid, qty in wanted.items()
             ]
             subtotal, fee, total = totals_for(quantize(price * qty) for _p, qty, price in priced)
             order = Order(
@@ -546,7 +583,10 @@ def place_order(actor, *, lines, address, payment_method, note="", checkout_toke
                         order.save()
                     break
                 except IntegrityError:
-                    if checkout_token and Order.objects.filter(checkout_token=checkout_token).exists():
+                    if (
+                        checkout_token
+                        and Order.objects.filter(checkout_token=checkout_token).exists()
+                    ):
                         raise
                     if attempt == 4:
                         raise
@@ -571,7 +611,8 @@ def place_order(actor, *, lines, address, payment_method, note="", checkout_toke
                 bump=False,
                 data={
                     "lines": [
-                        {"sku": p.sku, "quantity": q, "unit_price": str(price)} for p, q, price in priced
+                        {"sku": p.sku, "quantity": q, "unit_price": str(price)}
+                        for p, q, price in priced
                     ],
                     "total": str(total),
                 },
@@ -610,7 +651,9 @@ def edit_order(
         if address is not None:
             cleaned = clean_address(address)
             changed = {
-                f: [getattr(order, f), cleaned[f]] for f in ADDRESS_FIELDS if getattr(order, f) != cleaned[f]
+                f: [getattr(order, f), cleaned[f]]
+                for f in ADDRESS_FIELDS
+                if getattr(order, f) != cleaned[f]
             }
             if changed:
                 diff["address"] = changed
@@ -656,7 +699,7 @@ def edit_order(
                 _reserve(products, deltas)
                 line_diff = []
                 now = timezone.now()
-                for pid, delta in deltas.items():
+                for pid in deltas:
                     line = current.get(pid)
                     new_qty = wanted.get(pid, 0)
                     if line is None:
@@ -671,9 +714,18 @@ def edit_order(
                             quantity=new_qty,
                             line_total=quantize(price * new_qty),
                         )
-                        line_diff.append({"sku": product.sku, "name": product.display_name, "from": 0, "to": new_qty})
+                        line_diff.append(
+                            {
+                                "sku": product.sku,
+                                "name": product.display_name,
+                                "from": 0,
+                                "to": new_qty,
+                            }
+                        )
                         continue
-                    line_diff.append({"sku": line.sku, "name": line.name, "from": line.quantity, "to": new_qty})
+                    line_diff.append(
+                        {"sku": line.sku, "name": line.name, "from": line.quantity, "to": new_qty}
+                    )
                     if new_qty == 0:
                         line.delete()
                     else:
@@ -816,7 +868,9 @@ def allocate_order(actor, order, *, assignee):
             before=before,
             data={
                 "from": previous.get_username() if previous else None,
-                "from_name": (previous.get_full_name() or previous.get_username()) if previous else None,
+                "from_name": (previous.get_full_name() or previous.get_username())
+                if previous
+                else None,
                 "to": assignee.get_username(),
                 "to_name": assignee.get_full_name() or assignee.get_username(),
             },
@@ -1035,7 +1089,10 @@ def void_payment(actor, payment, *, reason):
         _paid, _refunded, net = order.money_summary()
         if payment.kind == Payment.Kind.PAYMENT and net - payment.amount < 0:
             raise TransitionNotAllowed(
-                _("Voiding this payment would leave more refunded than received: void the refund first."),
+                _(
+                    "Voiding this payment would leave more refunded than received: "
+                    "void the refund first."
+                ),
                 code="void_refund_first",
             )
         before = _state(order)

@@ -1,35 +1,639 @@
-"""Member order views (being built)."""
+"""The member's pages: cart, checkout, and "My orders" (list, detail, edit, cancel).
 
-from django.views.generic import TemplateView
+Thin views: a form parses the input, one service call makes the change, an
+``OrderError`` becomes a form error or a message, then redirect-after-POST. What a member
+may do to an order now comes from ``services.allowed_actions``; which orders they see
+comes from ``selectors.orders_for_member`` (anyone else's order is a 404).
+"""
+
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Sum
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import ListView, TemplateView
+
+from mall.models import Product
+from orders import selectors, services
+from orders.cart import Cart, CartError
+from orders.exceptions import InsufficientStock, InvalidInput, OrderError, StaleOrder
+from orders.forms import (
+    CartAddForm,
+    CartUpdateForm,
+    CheckoutForm,
+    OrderCancelForm,
+    OrderEditForm,
+    add_service_errors,
+)
+from orders.models import PREPAID_METHODS, Order, OrderEvent, PaymentMethod, PaymentStatus, Status
+from orders.templatetags.order_tags import money
+
+TOKENS_SESSION_KEY = "checkout_tokens"
+MAX_TOKENS = 20  # open checkout pages (tabs) per session whose token stays valid
 
 
-class CartAddView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+def _safe_next(request, url):
+    """``url`` if it points back into this site, else ``None``."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
 
 
-class CartUpdateView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+def _form_errors_text(form):
+    """The form's errors as one sentence per field, labelled, for a message."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            parts.append(f"{label}: {error}" if label else str(error))
+    return " ".join(parts)
+
+
+# --- cart ---------------------------------------------------------------------------------
+
+
+def cart_context(cart):
+    """Lines and money of ``cart`` for the cart and checkout pages (``Decimal`` amounts)."""
+    lines = cart.lines()
+    subtotal, shipping_fee, total = cart.totals()
+    free_from = settings.MALL_FREE_SHIPPING_FROM
+    return {
+        "lines": lines,
+        "subtotal": subtotal,
+        "shipping_fee": shipping_fee,
+        "total": total,
+        "has_problems": cart.has_problems,
+        "standard_shipping_fee": settings.MALL_SHIPPING_FEE,
+        "free_shipping_from": free_from,
+        "missing_for_free_shipping": max(free_from - subtotal, 0) if shipping_fee else 0,
+    }
 
 
 class CartView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+    """``/cart/``: lines with quantity inputs, money, shipping explained, checkout button."""
+
+    template_name = "orders/cart.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        cart = Cart(self.request.session)
+        context.update(cart_context(cart))
+        form = CartUpdateForm(lines=context["lines"])
+        context["rows"] = [(line, form[f"qty-{line.product.pk}"]) for line in context["lines"]]
+        return context
 
 
-class CheckoutView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+class CartAddView(View):
+    """POST ``product``, ``quantity`` (default 1), ``next``: add to the cart, then go back.
+
+    Goes back to ``next`` when it is on this site, else to the product's page.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = CartAddForm(request.POST)
+        back = _safe_next(request, request.POST.get("next"))
+        if not form.is_valid():
+            messages.error(
+                request,
+                _("Could not add to the cart. %(errors)s") % {"errors": _form_errors_text(form)},
+            )
+            return redirect(back or "orders:cart")
+        product = (
+            Product.objects.select_related("parent").filter(pk=form.cleaned_data["product"]).first()
+        )
+        if product is None:
+            messages.error(request, _("Sorry, this product is no longer available."))
+            return redirect(back or "orders:cart")
+        back = back or product.get_absolute_url()
+        quantity = form.cleaned_data["quantity"]
+        try:
+            Cart(request.session).add(product, quantity)
+        except CartError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("Added %(quantity)d × %(name)s to your cart.")
+                % {"quantity": quantity, "name": product.display_name},
+            )
+        return redirect(back)
 
 
-class OrderCancelView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+class CartUpdateView(View):
+    """POST new quantities (``qty-<product id>``, 0 removes) or ``remove=<product id>``."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        cart = Cart(request.session)
+        remove = request.POST.get("remove", "")
+        if remove:
+            line = next((li for li in cart.lines() if str(li.product.pk) == remove), None)
+            cart.remove(remove)
+            if line:
+                messages.success(
+                    request,
+                    _("Removed %(name)s from your cart.") % {"name": line.product.display_name},
+                )
+            return redirect("orders:cart")
+        form = CartUpdateForm(request.POST, lines=cart.lines())
+        if not form.is_valid():
+            messages.error(
+                request,
+                _("Your cart was not changed. %(errors)s") % {"errors": _form_errors_text(form)},
+            )
+            return redirect("orders:cart")
+        try:
+            changed = cart.update(form.quantities())
+        except CartError as error:
+            messages.error(
+                request, _("Your cart was not changed. %(errors)s") % {"errors": error.message}
+            )
+        else:
+            if changed:
+                messages.success(request, _("Your cart is updated."))
+        return redirect("orders:cart")
 
 
-class OrderDetailView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+# --- checkout -----------------------------------------------------------------------------
 
 
-class OrderEditView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+def _issue_token(session):
+    """A fresh one-time checkout token, remembered in the session (the last few kept)."""
+    token = secrets.token_urlsafe(32)
+    tokens = [t for t in session.get(TOKENS_SESSION_KEY, []) if isinstance(t, str)]
+    session[TOKENS_SESSION_KEY] = [*tokens, token][-MAX_TOKENS:]
+    return token
 
 
-class OrderListView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+def _token_issued(session, token):
+    return bool(token) and token in session.get(TOKENS_SESSION_KEY, [])
+
+
+def _spend_token(session, token):
+    session[TOKENS_SESSION_KEY] = [t for t in session.get(TOKENS_SESSION_KEY, []) if t != token]
+
+
+class CheckoutView(LoginRequiredMixin, View):
+    """``/checkout/``: delivery address, payment method and note; places the order.
+
+    A hidden one-time ``checkout_token`` (issued with the page, remembered in the
+    session) goes to ``services.place_order``: submitting the same page twice finds the
+    order the first submit made instead of placing a second one.
+    """
+
+    template_name = "orders/checkout.html"
+
+    def get(self, request):
+        cart = Cart(request.session)
+        refusal = self._cart_refusal(cart)
+        if refusal:
+            return refusal
+        form = CheckoutForm(initial=self._initial())
+        return self._render(form, cart, _issue_token(request.session))
+
+    def post(self, request):
+        token = request.POST.get("checkout_token", "")
+        if token:
+            already = selectors.orders_for_member(request.user).filter(checkout_token=token).first()
+            if already:
+                messages.info(
+                    request,
+                    _("Your order %(number)s was already placed; it was not placed twice.")
+                    % {"number": already.number},
+                )
+                return redirect(already)
+        cart = Cart(request.session)
+        refusal = self._cart_refusal(cart)
+        if refusal:
+            return refusal
+        form = CheckoutForm(request.POST)
+        if not _token_issued(request.session, token):
+            form.is_valid()
+            form.add_error(
+                None,
+                _(
+                    "This checkout page has expired. Please check your details and place the "
+                    "order again."
+                ),
+            )
+            return self._render(form, cart, _issue_token(request.session))
+        if form.is_valid():
+            try:
+                order = services.place_order(
+                    request.user,
+                    lines=cart.order_lines(),
+                    address=form.address(),
+                    payment_method=form.cleaned_data["payment_method"],
+                    note=form.cleaned_data["note"],
+                    checkout_token=token,
+                )
+            except OrderError as error:
+                add_service_errors(form, error)
+            else:
+                cart.clear()
+                _spend_token(request.session, token)
+                messages.success(request, _placed_message(order))
+                return redirect(order)
+        return self._render(form, Cart(request.session), token)
+
+    def _cart_refusal(self, cart):
+        if not cart.lines():
+            messages.info(self.request, _("Your cart is empty: add something before checking out."))
+            return redirect("orders:cart")
+        if cart.has_problems:
+            messages.error(
+                self.request,
+                _("Some items in your cart cannot be ordered as they are. Please fix them first."),
+            )
+            return redirect("orders:cart")
+        return None
+
+    def _initial(self):
+        """The address of the member's most recent order, or their name for a first order."""
+        last = selectors.orders_for_member(self.request.user).first()
+        if last:
+            return {**last.address_dict, "payment_method": last.payment_method}
+        return {"recipient": self.request.user.get_full_name()}
+
+    def _render(self, form, cart, token):
+        context = {
+            "form": form,
+            "checkout_token": token,
+            "payment_choices": _payment_choices(form),
+            **cart_context(cart),
+        }
+        return render(self.request, self.template_name, context)
+
+
+PAYMENT_EXPLANATIONS = {
+    PaymentMethod.COD: gettext_lazy(
+        "Pay our courier in cash when the parcel arrives. Nothing to pay now."
+    ),
+    PaymentMethod.BANK_TRANSFER: gettext_lazy(
+        "Pay in advance by bank transfer. After our phone call confirms the order, transfer "
+        "the total, quoting your order number, to: %(details)s. We send the parcel once the "
+        "money has arrived."
+    ),
+    PaymentMethod.POSTAL_REMITTANCE: gettext_lazy(
+        "Pay in advance at a post office. After our phone call confirms the order, send a "
+        "remittance of the total, quoting your order number, to: %(details)s. We send the "
+        "parcel once the money has arrived."
+    ),
+}
+
+
+def _payment_details(method):
+    if method == PaymentMethod.BANK_TRANSFER:
+        return settings.MALL_BANK_DETAILS
+    if method == PaymentMethod.POSTAL_REMITTANCE:
+        return settings.MALL_REMITTANCE_DETAILS
+    return ""
+
+
+def _payment_choices(form):
+    """``(radio widget, label, explanation)`` for each payment method of ``form``."""
+    explanations = {
+        method: str(text) % {"details": _payment_details(method)}
+        if "%(details)s" in str(text)
+        else str(text)
+        for method, text in PAYMENT_EXPLANATIONS.items()
+    }
+    return [(radio, explanations.get(radio.data["value"], "")) for radio in form["payment_method"]]
+
+
+def _placed_message(order):
+    return _(
+        "Thank you! Your order %(number)s is placed. What happens next: we will call you on "
+        "%(phone)s to confirm the delivery address. Until then you can still change or cancel "
+        "the order on this page."
+    ) % {"number": order.number, "phone": order.phone}
+
+
+# --- my orders ----------------------------------------------------------------------------
+
+
+STATUS_EXPLANATIONS = {
+    Status.SUBMITTED: gettext_lazy(
+        "We have received your order and will call you on %(phone)s to confirm the delivery "
+        "address and details. Until then you can change or cancel it here."
+    ),
+    Status.CONFIRMED: gettext_lazy(
+        "We confirmed the order with you by phone. It is being prepared and will be handed "
+        "to our delivery team."
+    ),
+    Status.ALLOCATED: gettext_lazy(
+        "Our delivery team is preparing your parcel. You will get an e-mail with the waybill "
+        "number when it leaves."
+    ),
+    Status.SHIPPED: gettext_lazy("Your parcel is on its way."),
+    Status.INVALID: gettext_lazy(
+        "We could not accept this order (for example we could not confirm the address). "
+        "Please call us on %(shop_phone)s if you think this is a mistake."
+    ),
+    Status.CANCELLED: gettext_lazy("This order is cancelled. Nothing will be delivered."),
+}
+
+LOCKED_EXPLANATIONS = {
+    Status.CONFIRMED: gettext_lazy(
+        "Our staff have confirmed this order with you by phone, so it can no longer be changed "
+        "or cancelled online. If something is wrong, please call us on %(shop_phone)s."
+    ),
+    Status.ALLOCATED: gettext_lazy(
+        "Our staff have confirmed this order and passed it to delivery, so it can no longer "
+        "be changed or cancelled online. If something is wrong, please call us on "
+        "%(shop_phone)s."
+    ),
+    Status.SHIPPED: gettext_lazy("This order has shipped, so it can no longer be changed."),
+    Status.INVALID: gettext_lazy(
+        "We could not accept this order, so it can no longer be changed online. Please call "
+        "us on %(shop_phone)s."
+    ),
+    Status.CANCELLED: gettext_lazy("This order is cancelled, so it can no longer be changed."),
+}
+
+
+def _explain(texts, order):
+    text = texts.get(order.status)
+    if text is None:
+        return ""
+    return str(text) % {"phone": order.phone, "shop_phone": settings.MALL_PHONE}
+
+
+def refusal_message(order, error):
+    """Why the member cannot change or cancel ``order`` now, in words.
+
+    Uses the order's state to explain a refusal of ``services`` (whose message is meant
+    for every role) and falls back to the service's own message.
+    """
+    return _explain(LOCKED_EXPLANATIONS, order) or str(error.message)
+
+
+def _field_label(name):
+    return str(Order._meta.get_field(name).verbose_name)
+
+
+def _method_label(value):
+    try:
+        return str(PaymentMethod(value).label)
+    except ValueError:
+        return value or ""
+
+
+def _event_details(event, order):
+    """Short lines telling the member what an event of their order changed."""
+    data = event.data or {}
+    kind = event.kind
+    details = []
+    if kind == OrderEvent.Kind.EDITED:
+        for line in data.get("lines", []):
+            if not line.get("to"):
+                details.append(_("Removed %(name)s") % {"name": line.get("name", line.get("sku"))})
+            elif not line.get("from"):
+                details.append(
+                    _("Added %(n)s × %(name)s")
+                    % {"n": line["to"], "name": line.get("name", line.get("sku"))}
+                )
+            else:
+                details.append(
+                    _("%(name)s: quantity %(old)s → %(new)s")
+                    % {
+                        "name": line.get("name", line.get("sku")),
+                        "old": line["from"],
+                        "new": line["to"],
+                    }
+                )
+        for name, (old, new) in (data.get("address") or {}).items():
+            details.append(
+                _("%(field)s: “%(old)s” → “%(new)s”")
+                % {"field": _field_label(name), "old": old, "new": new}
+            )
+        if data.get("payment_method"):
+            old, new = data["payment_method"]
+            details.append(
+                _("Payment method: %(old)s → %(new)s")
+                % {"old": _method_label(old), "new": _method_label(new)}
+            )
+        if "note" in data:
+            details.append(_("Note changed"))
+        if data.get("total"):
+            old, new = data["total"]
+            details.append(_("Total: %(old)s → %(new)s") % {"old": money(old), "new": money(new)})
+    elif kind == OrderEvent.Kind.SHIPPED and data.get("carrier"):
+        details.append(
+            _("%(carrier)s, waybill number %(waybill)s")
+            % {"carrier": data["carrier"], "waybill": data.get("tracking_number", "")}
+        )
+    elif kind in (OrderEvent.Kind.PAYMENT_RECORDED, OrderEvent.Kind.REFUND_RECORDED):
+        if data.get("amount"):
+            details.append(
+                _("%(amount)s by %(method)s")
+                % {"amount": money(data["amount"]), "method": _method_label(data.get("method"))}
+            )
+    elif kind == OrderEvent.Kind.PLACED and data.get("total"):
+        details.append(_("Total %(total)s") % {"total": money(data["total"])})
+    if event.note and event.actor_id == order.customer_id:
+        # Only the member's own words (a cancellation reason); staff notes stay internal.
+        details.append(_("Your note: %(note)s") % {"note": event.note})
+    return details
+
+
+def timeline_entries(order):
+    """The member's timeline: ``{"event", "label", "details"}`` dicts, oldest first."""
+    return [
+        {"event": event, "label": event.get_kind_display(), "details": _event_details(event, order)}
+        for event in selectors.member_timeline(order)
+    ]
+
+
+class MemberOrderMixin(LoginRequiredMixin):
+    """Finds the signed-in member's order from ``number``; anyone else's is a 404."""
+
+    def get_order(self):
+        return get_object_or_404(
+            selectors.orders_for_member(self.request.user), number=self.kwargs["number"]
+        )
+
+
+class OrderListView(LoginRequiredMixin, ListView):
+    """``/account/orders/``: the member's orders, newest first, paginated."""
+
+    template_name = "orders/order_list.html"
+    context_object_name = "orders"
+    paginate_by = 20
+
+    def get_queryset(self):
+        return selectors.orders_for_member(self.request.user).annotate(
+            item_count=Sum("lines__quantity")
+        )
+
+
+class OrderDetailView(MemberOrderMixin, TemplateView):
+    """``/account/orders/<number>/``: lines, money, address, payment, status, timeline."""
+
+    template_name = "orders/order_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        order = self.get_order()
+        allowed = services.allowed_actions(self.request.user, order)
+        may_change = bool({"edit", "cancel"} & allowed)
+        awaiting_prepayment = (
+            order.payment_method in PREPAID_METHODS
+            and order.payment_status in (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
+            and order.status in (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
+        )
+        cash_due = (
+            order.payment_method == PaymentMethod.COD
+            and order.payment_status != PaymentStatus.PAID
+            and order.status not in (Status.CANCELLED, Status.INVALID)
+        )
+        context.update(
+            order=order,
+            cash_due=cash_due,
+            lines=order.lines.all(),
+            timeline=timeline_entries(order),
+            can_edit="edit" in allowed,
+            can_cancel="cancel" in allowed,
+            status_explanation=_explain(STATUS_EXPLANATIONS, order),
+            locked_explanation=""
+            if may_change or order.status in (Status.CANCELLED,)
+            else _explain(LOCKED_EXPLANATIONS, order),
+            awaiting_prepayment=awaiting_prepayment,
+            payment_details=_payment_details(order.payment_method),
+        )
+        return context
+
+
+class OrderEditView(MemberOrderMixin, View):
+    """``/account/orders/<number>/edit/``: change a submitted order (``services.edit_order``).
+
+    The form carries the ``version`` it showed; if the order changed meanwhile the edit
+    is refused (``StaleOrder``) and the form shows the order as it is now.
+    """
+
+    template_name = "orders/order_edit.html"
+
+    def get(self, request, number):
+        order = self.get_order()
+        refused = self._refusal(order)
+        if refused:
+            return refused
+        form = OrderEditForm(
+            initial=OrderEditForm.initial_for(order), order=order, lines=self._lines(order)
+        )
+        return self._render(order, form)
+
+    def post(self, request, number):
+        order = self.get_order()
+        refused = self._refusal(order)
+        if refused:
+            return refused
+        form = OrderEditForm(request.POST, order=order, lines=self._lines(order))
+        if form.is_valid():
+            seen_version = form.cleaned_data["version"]
+            try:
+                updated = services.edit_order(
+                    request.user,
+                    order,
+                    expected_version=seen_version,
+                    lines=form.lines(),
+                    address=form.address(),
+                    payment_method=form.cleaned_data["payment_method"],
+                    note=form.cleaned_data["note"],
+                )
+            except StaleOrder:
+                messages.warning(
+                    request,
+                    _(
+                        "This order was changed meanwhile (perhaps in another window), so your "
+                        "changes were not saved. Below is the order as it stands now; please "
+                        "make your changes again."
+                    ),
+                )
+                return redirect("orders:edit", number=order.number)
+            except (InvalidInput, InsufficientStock) as error:
+                add_service_errors(form, error)
+                return self._render(order, form)
+            except OrderError as error:
+                # Refused for the order's state (confirmed meanwhile): explain it as it is now.
+                messages.error(request, refusal_message(self.get_order(), error))
+                return redirect(order)
+            if updated.version == seen_version:
+                messages.info(request, _("Nothing was changed."))
+            else:
+                messages.success(
+                    request,
+                    _("Your changes to order %(number)s are saved.") % {"number": order.number},
+                )
+            return redirect(updated)
+        return self._render(order, form)
+
+    def _lines(self, order):
+        return order.lines.select_related("product")
+
+    def _refusal(self, order):
+        try:
+            services.check_edit(self.request.user, order)
+        except OrderError as error:
+            messages.error(self.request, refusal_message(order, error))
+            return redirect(order)
+        return None
+
+    def _render(self, order, form):
+        return render(
+            self.request,
+            self.template_name,
+            {"order": order, "form": form, "payment_choices": _payment_choices(form)},
+        )
+
+
+class OrderCancelView(MemberOrderMixin, View):
+    """``/account/orders/<number>/cancel/``: GET asks "Cancel order X?", POST cancels."""
+
+    template_name = "orders/order_cancel.html"
+
+    def get(self, request, number):
+        order = self.get_order()
+        refused = self._refusal(order)
+        if refused:
+            return refused
+        return render(request, self.template_name, {"order": order, "form": OrderCancelForm()})
+
+    def post(self, request, number):
+        order = self.get_order()
+        refused = self._refusal(order)
+        if refused:
+            return refused
+        form = OrderCancelForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"order": order, "form": form})
+        try:
+            services.cancel_order(request.user, order, reason=form.cleaned_data["reason"])
+        except OrderError as error:
+            messages.error(request, refusal_message(self.get_order(), error))
+        else:
+            messages.success(
+                request,
+                _("Order %(number)s is cancelled. Nothing will be delivered.")
+                % {"number": order.number},
+            )
+        return redirect(order)
+
+    def _refusal(self, order):
+        try:
+            services.check_cancel(self.request.user, order)
+        except OrderError as error:
+            messages.error(self.request, refusal_message(order, error))
+            return redirect(order)
+        return None

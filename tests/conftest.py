@@ -51,3 +51,9 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Hash test passwords cheaply: PBKDF2's cost is for production, not for the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

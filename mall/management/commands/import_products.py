@@ -1,0 +1,44 @@
+"""``manage.py import_products PATH [--dry-run]``: load a WooCommerce product CSV export."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mall.importer import ImportFileError, import_products
+
+
+class Command(BaseCommand):
+    help = (
+        "Import products from a WooCommerce product CSV export. Products are matched by "
+        "SKU, so running it again updates them. Rows with bad data are reported with their "
+        "line number and skipped; the exit status is 1 if any row was rejected."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="the CSV file exported by WooCommerce")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="check the file and report what would change, without writing anything",
+        )
+
+    def handle(self, *args, path, dry_run=False, **options):
+        try:
+            report = import_products(path, dry_run=dry_run)
+        except ImportFileError as error:
+            raise CommandError(f"{path}: {error}") from None
+
+        for note in report.skipped:
+            self.stdout.write(f"skipped {note}")
+        for note in report.warnings:
+            self.stdout.write(self.style.WARNING(f"warning {note}"))
+        for note in report.rejected:
+            self.stderr.write(self.style.ERROR(f"rejected {note}"))
+        for name in report.categories_created:
+            self.stdout.write(f"new category {name}")
+        if dry_run:
+            self.stdout.write(self.style.WARNING("Dry run: nothing was written."))
+        self.stdout.write(report.summary())
+        if report.rejected:
+            raise CommandError(
+                f"{len(report.rejected)} row(s) rejected; the other rows were "
+                + ("checked." if dry_run else "imported.")
+            )

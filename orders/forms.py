@@ -1,0 +1,221 @@
+"""Forms of the member's pages: cart, checkout, editing and cancelling an order.
+
+Forms only parse and validate input; the address rule is ``services.clean_address``
+(the one the services apply), so the page and the service never disagree.
+"""
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from orders import services
+from orders.exceptions import InvalidInput
+from orders.models import ADDRESS_FIELDS, PaymentMethod
+
+QUANTITY_PREFIX = "qty-"
+
+
+def quantity_field(label, *, min_value):
+    """A whole-number quantity input from ``min_value`` to ``MALL_MAX_LINE_QUANTITY``."""
+    return forms.IntegerField(
+        label=label,
+        min_value=min_value,
+        max_value=settings.MALL_MAX_LINE_QUANTITY,
+        widget=forms.NumberInput(attrs={"class": "qty", "inputmode": "numeric"}),
+        error_messages={"invalid": _("Enter a whole number.")},
+    )
+
+
+class CartAddForm(forms.Form):
+    """Put a product in the cart: ``product`` (id), ``quantity`` (default 1), ``next``."""
+
+    product = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    quantity = forms.IntegerField(
+        label=_("Quantity"),
+        min_value=1,
+        max_value=settings.MALL_MAX_LINE_QUANTITY,
+        required=False,
+        error_messages={"invalid": _("Enter a whole number.")},
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_quantity(self):
+        return self.cleaned_data.get("quantity") or 1
+
+
+class CartUpdateForm(forms.Form):
+    """One quantity input per cart line (``qty-<product id>``; 0 removes the line)."""
+
+    def __init__(self, *args, lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for line in lines:
+            field = quantity_field(
+                _("Quantity of %(name)s") % {"name": line.product.display_name}, min_value=0
+            )
+            field.initial = line.quantity
+            field.widget.attrs["max"] = line.max_quantity
+            self.fields[f"{QUANTITY_PREFIX}{line.product.pk}"] = field
+
+    def quantities(self):
+        """``{product_id: quantity}`` from the cleaned data."""
+        return {
+            int(name.removeprefix(QUANTITY_PREFIX)): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith(QUANTITY_PREFIX)
+        }
+
+
+class DeliveryFormMixin(forms.Form):
+    """Delivery address, phone, payment method and note, shared by checkout and edit."""
+
+    recipient = forms.CharField(
+        label=_("Recipient's name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone number"),
+        max_length=30,
+        help_text=_("We call this number to confirm the order before we send it."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    region = forms.CharField(
+        label=_("Province / region"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "address-level1"}),
+    )
+    city = forms.CharField(
+        label=_("City"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+    )
+    address_line = forms.CharField(
+        label=_("Street address"),
+        max_length=255,
+        help_text=_("District, street, building, floor and room."),
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    postcode = forms.CharField(
+        label=_("Postcode"),
+        max_length=12,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+    payment_method = forms.ChoiceField(
+        label=_("Payment method"),
+        choices=PaymentMethod.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose how you will pay.")},
+    )
+    note = forms.CharField(
+        label=_("Note for us (optional)"),
+        max_length=1000,
+        required=False,
+        help_text=_("For example the best time to deliver or to call you."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self):
+        """Apply ``services.clean_address`` and put its errors on the address fields."""
+        cleaned = super().clean()
+        address = {field: cleaned.get(field, "") for field in ADDRESS_FIELDS}
+        try:
+            cleaned.update(services.clean_address(address))
+        except InvalidInput as error:
+            add_service_errors(self, error)
+        return cleaned
+
+    def address(self):
+        """The address dict ``services.place_order`` / ``edit_order`` take."""
+        return {field: self.cleaned_data[field] for field in ADDRESS_FIELDS}
+
+
+def add_service_errors(form, error):
+    """Put an ``OrderError`` on ``form``: per field from ``details["fields"]``, else non-field.
+
+    A field that already has an error keeps only its own (no doubled "required").
+    """
+    fields = {
+        name: message
+        for name, message in (error.details.get("fields") or {}).items()
+        if name in form.fields
+    }
+    if not fields:
+        form.add_error(None, error.message)
+        return
+    for name, message in fields.items():
+        if name not in form.errors:
+            form.add_error(name, message)
+
+
+class CheckoutForm(DeliveryFormMixin):
+    """The checkout form; ``checkout_token`` is the one-time token issued with the page."""
+
+    checkout_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    field_order = [*ADDRESS_FIELDS, "payment_method", "note", "checkout_token"]
+
+
+class OrderEditForm(DeliveryFormMixin):
+    """Change a submitted order: quantities per line (0 removes), address, payment, note.
+
+    ``version`` is the order version the form was built from (optimistic concurrency).
+    """
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, order, lines, **kwargs):
+        self.order = order
+        self.order_lines = list(lines)
+        super().__init__(*args, **kwargs)
+        limit = settings.MALL_MAX_LINE_QUANTITY
+        for line in self.order_lines:
+            field = quantity_field(_("Quantity of %(name)s") % {"name": line.name}, min_value=0)
+            field.initial = line.quantity
+            field.widget.attrs["max"] = limit
+            self.fields[f"{QUANTITY_PREFIX}{line.product_id}"] = field
+
+    @classmethod
+    def initial_for(cls, order):
+        """Initial data showing ``order`` as it is now."""
+        initial = dict(order.address_dict)
+        initial.update(
+            payment_method=order.payment_method, note=order.customer_note, version=order.version
+        )
+        return initial
+
+    def quantity_fields(self):
+        """``(line, bound field)`` pairs for the lines table."""
+        return [(line, self[f"{QUANTITY_PREFIX}{line.product_id}"]) for line in self.order_lines]
+
+    def clean(self):
+        cleaned = super().clean()
+        quantities = [
+            cleaned.get(f"{QUANTITY_PREFIX}{line.product_id}") for line in self.order_lines
+        ]
+        if quantities and all(q == 0 for q in quantities):
+            raise forms.ValidationError(
+                _("An order needs at least one item. To drop everything, cancel the order."),
+                code="empty",
+            )
+        return cleaned
+
+    def lines(self):
+        """The new ``[(product, quantity), ...]`` for ``services.edit_order`` (0s left out)."""
+        pairs = []
+        for line in self.order_lines:
+            quantity = self.cleaned_data[f"{QUANTITY_PREFIX}{line.product_id}"]
+            if quantity:
+                pairs.append((line.product, quantity))
+        return pairs
+
+
+class OrderCancelForm(forms.Form):
+    """The member's cancel confirmation; the reason is optional."""
+
+    reason = forms.CharField(
+        label=_("Why are you cancelling? (optional)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -1,0 +1,205 @@
+"""The back-office order list's filters (django-filter), shared by the list and the export.
+
+Query string (DESIGN: "URLs"): ``status``, ``payment_status``, ``payment_method``,
+``assigned_to``, ``placed_from``, ``placed_to``, ``q``, ``queue``, ``sort``. A value that
+does not validate becomes a form error and that filter is ignored; nothing here raises.
+"""
+
+import datetime
+import re
+
+import django_filters
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.functions import Replace
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from orders import selectors, services
+from orders.models import Order, PaymentMethod, PaymentStatus, Status
+from staff.templatetags.staff_tags import person
+
+SORT_CHOICES = [
+    ("-placed_at", _("Newest first")),
+    ("placed_at", _("Oldest first")),
+    ("-total", _("Highest total first")),
+    ("total", _("Lowest total first")),
+    ("number", _("Order number")),
+    ("status", _("Status (in order of the process)")),
+]
+DEFAULT_SORT = "-placed_at"
+
+# The life cycle's order, for sorting by status (the raw values sort alphabetically).
+STATUS_RANK = Case(
+    *[
+        When(status=value, then=Value(rank))
+        for rank, value in enumerate(
+            [
+                Status.SUBMITTED,
+                Status.CONFIRMED,
+                Status.ALLOCATED,
+                Status.SHIPPED,
+                Status.INVALID,
+                Status.CANCELLED,
+            ]
+        )
+    ],
+    default=Value(99),
+    output_field=IntegerField(),
+)
+
+# Dates outside this range are refused: they cannot be real orders, and the day's
+# boundaries must stay representable as aware datetimes in every time zone.
+EARLIEST_DAY = datetime.date(2000, 1, 1)
+LATEST_DAY = datetime.date(2999, 12, 31)
+NUMBER_RE = re.compile(r"^[0-9A-Z]{8}$")
+
+
+def shop_day_start(day):
+    """Return 00:00 of ``day`` (a ``date``) in the shop's ``TIME_ZONE`` as an aware datetime."""
+    return timezone.make_aware(
+        datetime.datetime.combine(day, datetime.time.min), timezone.get_default_timezone()
+    )
+
+
+class PersonChoiceField(django_filters.fields.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return person(obj)
+
+
+class PersonFilter(django_filters.ModelChoiceFilter):
+    field_class = PersonChoiceField
+
+
+def _logistics_people(request):
+    return services.logistics_staff()
+
+
+def _queue_choices():
+    return [(q["key"], q["label"]) for q in selectors.queue_definitions()]
+
+
+def _date_widget():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class OrderFilterForm(forms.Form):
+    """Checks that the date range runs forwards; a backwards range drops the "to" date."""
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("placed_from"), cleaned.get("placed_to")
+        if start and end and start > end:
+            self.add_error("placed_to", _("The “to” date is before the “from” date."))
+        return cleaned
+
+
+class OrderFilter(django_filters.FilterSet):
+    """Filters, search and sort for ``selectors.orders_for_staff``.
+
+    Pass ``request`` so the assignee filter can be offered only to users who see every
+    order. Dates are days in the shop's ``TIME_ZONE``, both ends inclusive.
+    """
+
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="search",
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Order number, name, phone or e-mail")}
+        ),
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=Status.choices, empty_label=_("Any status")
+    )
+    payment_status = django_filters.ChoiceFilter(
+        label=_("Payment"), choices=PaymentStatus.choices, empty_label=_("Any")
+    )
+    payment_method = django_filters.ChoiceFilter(
+        label=_("Payment method"), choices=PaymentMethod.choices, empty_label=_("Any")
+    )
+    assigned_to = PersonFilter(
+        label=_("Delivery person"),
+        queryset=_logistics_people,
+        empty_label=_("Anyone"),
+        null_label=_("Not assigned"),
+    )
+    placed_from = django_filters.DateFilter(
+        label=_("Placed from"),
+        method="filter_placed_from",
+        widget=_date_widget(),
+        validators=[MinValueValidator(EARLIEST_DAY), MaxValueValidator(LATEST_DAY)],
+    )
+    placed_to = django_filters.DateFilter(
+        label=_("Placed up to"),
+        method="filter_placed_to",
+        widget=_date_widget(),
+        validators=[MinValueValidator(EARLIEST_DAY), MaxValueValidator(LATEST_DAY)],
+    )
+    queue = django_filters.ChoiceFilter(
+        label=_("Queue"), choices=_queue_choices, method="filter_queue", empty_label=_("None")
+    )
+    sort = django_filters.ChoiceFilter(
+        label=_("Sort"), choices=SORT_CHOICES, method="sort_orders", empty_label=None
+    )
+
+    class Meta:
+        model = Order
+        fields = []
+        form = OrderFilterForm
+
+    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        user = getattr(request, "user", None)
+        if user is None or not selectors.sees_all_orders(user):
+            # Logistics people only ever see their own orders: no one else to pick.
+            self.filters.pop("assigned_to", None)
+
+    def search(self, queryset, name, value):
+        """Match the order number exactly, recipient, phone and member e-mail in part."""
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = (
+            Q(number__iexact=value)
+            | Q(recipient__icontains=value)
+            | Q(phone__icontains=value)
+            | Q(customer__email__icontains=value)
+        )
+        compact = re.sub(r"[\s\-]", "", value).upper()
+        if NUMBER_RE.match(compact):
+            # Read over the phone without the dash: "7kq2 m9xd" finds 7KQ2-M9XD.
+            condition |= Q(number=f"{compact[:4]}-{compact[4:]}")
+        digits = re.sub(r"[\s\-()]", "", value)
+        if len(digits) >= 4 and digits.lstrip("+").isdigit():
+            # Phones are stored as typed ("138 0013 8000"); match the digits alone too.
+            bare = Replace("phone", Value(" "), Value(""))
+            for char in "-()":
+                bare = Replace(bare, Value(char), Value(""))
+            queryset = queryset.annotate(phone_digits=bare)
+            condition |= Q(phone_digits__contains=digits)
+        return queryset.filter(condition)
+
+    def filter_placed_from(self, queryset, name, value):
+        return queryset.filter(placed_at__gte=shop_day_start(value))
+
+    def filter_placed_to(self, queryset, name, value):
+        return queryset.filter(placed_at__lt=shop_day_start(value + datetime.timedelta(days=1)))
+
+    def filter_queue(self, queryset, name, value):
+        condition = selectors.queue_filter(value)
+        return queryset if condition is None else queryset.filter(condition)
+
+    def sort_orders(self, queryset, name, value):
+        if value.lstrip("-") == "status":
+            return queryset.annotate(status_rank=STATUS_RANK).order_by("status_rank", "-placed_at", "-pk")
+        tie_break = "-pk" if value.startswith("-") else "pk"
+        return queryset.order_by(value, tie_break)
+
+    @property
+    def current_sort(self):
+        """The sort in effect: the valid ``sort`` value, or the default (newest first)."""
+        self.errors  # noqa: B018 - validates a bound form
+        cleaned = getattr(self.form, "cleaned_data", None) or {}
+        return cleaned.get("sort") or DEFAULT_SORT

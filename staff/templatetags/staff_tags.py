@@ -1,0 +1,67 @@
+"""Template filters for the back office: money, waiting times, people."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import ngettext
+
+register = template.Library()
+
+
+def format_money(value):
+    """Return a ``Decimal`` amount as ``"CNY 1,280.50"`` (two decimals, shop currency).
+
+    ``None`` and values that are not numbers give ``""``.
+    """
+    if value is None or value == "":
+        return ""
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    return f"{settings.MALL_CURRENCY} {amount:,.2f}"
+
+
+def waiting_label(since, now=None):
+    """Return how long ago ``since`` (an aware datetime) was, as ``"waiting 3 h"``.
+
+    Under an hour in minutes, under two days in hours, then in days. ``None`` gives ``""``.
+    """
+    if since is None:
+        return ""
+    seconds = max(0, int(((now or timezone.now()) - since).total_seconds()))
+    minutes = seconds // 60
+    if minutes < 60:
+        return ngettext("waiting %(n)d min", "waiting %(n)d min", minutes) % {"n": minutes}
+    hours = minutes // 60
+    if hours < 48:
+        return ngettext("waiting %(n)d h", "waiting %(n)d h", hours) % {"n": hours}
+    days = hours // 24
+    return ngettext("waiting %(n)d day", "waiting %(n)d days", days) % {"n": days}
+
+
+def person(user):
+    """A user's full name, or their username when no name is set; ``""`` for ``None``."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def money(value):
+    """``{{ order.total|money }}`` → ``CNY 128.50``."""
+    return format_money(value)
+
+
+@register.filter
+def waiting(since):
+    """``{{ queue.oldest|waiting }}`` → ``waiting 3 h``."""
+    return waiting_label(since)
+
+
+@register.filter(name="person")
+def person_filter(user):
+    """``{{ order.assigned_to|person }}`` → the person's name."""
+    return person(user)
