@@ -354,9 +354,9 @@ def check_cancel(actor, order):
     """
     is_admin = actor.has_perm("orders.cancel_order")
     # The owner's refusal once the order left ``submitted`` is about its state, not the
-    # role: check it before the permission (whose ``can_cancel`` also says no then), so
-    # a member whose page was stale, or who lost a race to the admin's confirm or to
-    # their own second click, is told why instead of getting ``NotPermitted``.
+    # role: say which state, before any permission check, so a member whose page was
+    # stale, or who lost a race to the admin's confirm or to their own second click,
+    # gets "confirmed ... call us" / "is cancelled", never ``NotPermitted`` (a 403).
     if not is_admin and _is_owner(actor, order) and order.status != Status.SUBMITTED:
         raise TransitionNotAllowed(
             _(

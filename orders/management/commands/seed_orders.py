@@ -345,7 +345,7 @@ class OrderBook:
         elif final in (Status.CONFIRMED, Status.ALLOCATED):
             age = end + _between(rng, 10 * 60, 3 * DAY)
         else:
-            age = _between(end + 10 * 60, max(end + 20 * 60, HORIZON_DAYS * DAY))
+            age = _between(rng, end + 10 * 60, max(end + 20 * 60, HORIZON_DAYS * DAY))
         placed_at = self.now - datetime.timedelta(seconds=age)
 
         # --- steps that may not have happened yet: cash collected after delivery, refunds.
@@ -582,7 +582,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--now",
             default=None,
-            help="ISO date-time the book ends at (default: now, to the minute); fix it to reproduce",
+            help="ISO date-time the book ends at (default: now, to the minute); fix to reproduce",
         )
         parser.add_argument("--batch", type=int, default=5000, help="orders per write batch")
         parser.add_argument(
@@ -642,9 +642,8 @@ class Command(BaseCommand):
                         f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}"
                     )
         if options["verbosity"]:
-            self.stdout.write(
-                f"Seeded {orders} orders for {len(people)} members in {time.monotonic() - started:.1f} s."
-            )
+            took = time.monotonic() - started
+            self.stdout.write(f"Seeded {orders} orders for {len(people)} members in {took:.1f} s.")
 
     def _write_batch(self, book, writers, n):
         ids = writers[Order].reserve_ids(n)
