@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self):
+        from orders.roles import ensure_roles
+
+        # After permissions exist (auth's post_migrate handler is connected first).
+        post_migrate.connect(ensure_roles, sender=self, dispatch_uid="orders.ensure_roles")

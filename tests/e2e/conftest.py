@@ -1,0 +1,92 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against ``live_server``.
+
+Chromium is found at ``$MALL_CHROMIUM`` (default ``/usr/bin/chromium``); Playwright's own
+browser download is never used. Without Chromium the tests are skipped with a note,
+except when ``MALL_REQUIRE_E2E=1`` (CI), where a missing browser is an error.
+Screenshots go to ``test-artifacts/screenshots/`` (git-ignored); the folder is printed at
+the end of the run.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("MALL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+# pytest-django's live_server runs the app in a thread next to Playwright's event loop.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def chromium_available():
+    return os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
+
+
+def pytest_collection_modifyitems(config, items):
+    e2e = [item for item in items if item.get_closest_marker("e2e")]
+    if not e2e or chromium_available():
+        return
+    if os.environ.get("MALL_REQUIRE_E2E") == "1":
+        raise pytest.UsageError(
+            f"MALL_REQUIRE_E2E=1 but no Chromium at {CHROMIUM}: the browser tests must run."
+        )
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    for item in e2e:
+        item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.iterdir()):
+        terminalreporter.write_line(f"e2e screenshots: {SCREENSHOTS}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_context(browser, live_server):
+    """Return a function making a fresh browser context (one per actor) on the live server."""
+    contexts = []
+
+    def _open(locale="en-US"):
+        context = browser.new_context(
+            base_url=live_server.url, locale=locale, viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """Return a function saving a full-page screenshot of ``page`` as ``<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def _shot(page, name):
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return _shot
