@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 
 from mall.models import Product
@@ -29,11 +28,6 @@ from tests.integrity.racing import error_names, run_together, start, wait_for_lo
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="race tests need PostgreSQL row locks: set DATABASE_URL=postgres://...",
-    ),
-    pytest.mark.usefixtures("roles"),
 ]
 
 User = get_user_model()
@@ -165,8 +159,8 @@ def test_two_admins_confirm_one_order_once():
         seen = order.version
         outcomes = run_together(
             *[
-                lambda a=a, o=order: services.confirm_order(
-                    a, o, expected_version=seen, call_note="Address checked by phone."
+                lambda a=a, o=order, v=seen: services.confirm_order(
+                    a, o, expected_version=v, call_note="Address checked by phone."
                 )
                 for a in admins
             ]
@@ -218,13 +212,14 @@ def test_member_cancel_against_admin_confirm_one_wins():
     assert stock_of(product) == 40 - 3 * live
 
 
-def _edit(member, order, seen_version):
+def _edit(member, order, seen_version, product):
+    """The member's edit: a new address, and 3 units of ``product`` instead of 2."""
     return services.edit_order(
         member,
         order,
         expected_version=seen_version,
         address=dict(NEW_ADDRESS),
-        lines=[(order.lines.get().product, 3)],
+        lines=[(product, 3)],
     )
 
 
@@ -244,8 +239,8 @@ def test_member_edit_against_admin_confirm_never_confirms_unseen_details():
         seen = snapshot(order)  # what the admin reviewed, and the member's form showed
         stock_before = stock_of(product)
         outcomes = run_together(
-            lambda o=order: _edit(member, o, seen["version"]),
-            lambda o=order: _confirm(admin, o, seen["version"]),
+            lambda o=order, v=seen["version"]: _edit(member, o, v, product),
+            lambda o=order, v=seen["version"]: _confirm(admin, o, v),
         )
         assert len([o for o in outcomes if o.ok]) == 1
         order = fresh(order)
@@ -275,7 +270,7 @@ def test_confirm_arriving_during_an_edit_is_refused_as_stale(pause):
     order = place(member, [(product, 2)])
     paused = pause("edit")
 
-    edit = start(lambda: _edit(member, order, 1), name="edit")
+    edit = start(lambda: _edit(member, order, 1, product), name="edit")
     paused.wait_reached()  # the edit holds the order row; lines and stock already changed
     confirm = start(lambda: _confirm(admin, order, 1), name="confirm")
     assert wait_for_lock_waiters(1), "confirm did not wait on the order row lock"
@@ -301,7 +296,7 @@ def test_edit_arriving_during_a_confirm_is_refused(pause):
 
     confirm = start(lambda: _confirm(admin, order, 1), name="confirm")
     paused.wait_reached()
-    edit = start(lambda: _edit(member, order, 1), name="edit")
+    edit = start(lambda: _edit(member, order, 1, product), name="edit")
     assert wait_for_lock_waiters(1), "edit did not wait on the order row lock"
     paused.release.set()
     confirm.join(30)
