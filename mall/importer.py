@@ -92,6 +92,7 @@ _CENT = Decimal("0.01")
 _INJECTION_TRIGGERS = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
+_IMAGE_URL = re.compile(r"^(https?://[^\s]+|/[^/\s][^\s]*)$", re.IGNORECASE)
 _BATCH = 500
 
 _TRUE = {"1", "yes", "true", "y"}
@@ -322,7 +323,11 @@ class _Reader:
         if missing:
             raise ImportFileError(
                 _("not a WooCommerce product CSV: missing column(s) %(columns)s")
-                % {"columns": ", ".join(name.upper() if name == "sku" else name.title() for name in missing)}
+                % {
+                    "columns": ", ".join(
+                        name.upper() if name == "sku" else name.title() for name in missing
+                    )
+                }
             )
         self.width = len(header)
 
@@ -342,7 +347,7 @@ class _Reader:
             previous = self.reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
-            values = {name: "" for name in _COLUMNS.values()}
+            values = dict.fromkeys(_COLUMNS.values(), "")
             for index, name in self.columns.items():
                 if index < len(cells):
                     values[name] = _clean(cells[index])
@@ -366,9 +371,7 @@ def _parse(line, values, attributes, extra):
     if kind in (GROUPED, EXTERNAL):
         return row  # skipped by the caller; its other cells do not matter
     if extra:
-        raise RowError(
-            _("the row has more cells than the header (a quoting problem?)")
-        )
+        raise RowError(_("the row has more cells than the header (a quoting problem?)"))
     if not row.sku:
         raise RowError(_("no SKU"))
     if len(row.sku) > _SKU_MAX:
@@ -411,14 +414,23 @@ def _parse(line, values, attributes, extra):
     )
     visibility = values["visibility"].lower() or "visible"
     if visibility not in {"visible", "catalog", "search", "hidden"}:
-        raise RowError(_("unknown catalogue visibility %(value)r") % {"value": values["visibility"]})
+        raise RowError(
+            _("unknown catalogue visibility %(value)r") % {"value": values["visibility"]}
+        )
     row.is_visible = published and visibility != "hidden"
     row.categories = _categories(values["categories"])
-    row.image_urls = list(dict.fromkeys(_split_list(values["images"])))
+    row.image_urls = []
+    for url in dict.fromkeys(_split_list(values["images"])):
+        if _IMAGE_URL.match(url):
+            row.image_urls.append(url)
+        else:
+            row.warnings.append(_("image %(url)r is not an http(s) URL: ignored") % {"url": url})
     try:
         row.position = int(values["position"] or 0)
     except ValueError:
-        raise RowError(_("unparseable position %(value)r") % {"value": values["position"]}) from None
+        raise RowError(
+            _("unparseable position %(value)r") % {"value": values["position"]}
+        ) from None
     if kind == VARIATION:
         parent = values["parent"]
         if not parent:
@@ -439,13 +451,13 @@ def _parse(line, values, attributes, extra):
 def _categories(value):
     paths = []
     for item in _split_list(value):
-        path = tuple(
-            _unescape_entities(part.strip()) for part in item.split(">") if part.strip()
-        )
+        path = tuple(_unescape_entities(part.strip()) for part in item.split(">") if part.strip())
         if not path:
             continue
         if any(len(name) > _CATEGORY_NAME_MAX for name in path):
-            raise RowError(_("category name longer than %(max)d characters") % {"max": _CATEGORY_NAME_MAX})
+            raise RowError(
+                _("category name longer than %(max)d characters") % {"max": _CATEGORY_NAME_MAX}
+            )
         if path not in paths:
             paths.append(path)
     return paths
@@ -472,7 +484,9 @@ class _Categories:
             key = (parent.pk if parent else None, name)
             node = self.by_key.get(key)
             if node is None:
-                node = Category.objects.create(name=name, parent=parent, slug=self._slug(name, parent))
+                node = Category.objects.create(
+                    name=name, parent=parent, slug=self._slug(name, parent)
+                )
                 self.by_key[key] = node
                 self.slugs.add(node.slug)
                 self.report.categories_created.append(node.full_name)
@@ -577,7 +591,10 @@ class _Writer:
                     product.updated_at = now
                     to_update.append(product)
                     changed.add(row.sku)
-            wanted[row.sku] = (product, {self.categories.resolve(path).pk for path in row.categories})
+            wanted[row.sku] = (
+                product,
+                {self.categories.resolve(path).pk for path in row.categories},
+            )
         for batch in _chunks(to_create):
             Product.objects.bulk_create(batch)
         if to_create and any(product.pk is None for product in to_create):
@@ -590,9 +607,7 @@ class _Writer:
         for product in to_create:
             self.existing[product.sku] = product
         if to_update:
-            Product.objects.bulk_update(
-                to_update, [*_PRODUCT_FIELDS, "updated_at"], batch_size=200
-            )
+            Product.objects.bulk_update(to_update, [*_PRODUCT_FIELDS, "updated_at"], batch_size=200)
         changed |= self._sync_categories(wanted, {p.sku for p in to_create})
         created = {p.sku for p in to_create}
         for row in rows:
@@ -700,7 +715,11 @@ def _read(path, report):
                     continue
                 if sku in seen:
                     report.rejected.append(
-                        RowNote(line, sku, _("duplicate SKU (also on line %(line)d)") % {"line": seen[sku]})
+                        RowNote(
+                            line,
+                            sku,
+                            _("duplicate SKU (also on line %(line)d)") % {"line": seen[sku]},
+                        )
                     )
                     continue
                 seen[sku] = line
@@ -724,7 +743,9 @@ def _import(rows, report):
             if key and (key not in index or index[key].kind == "rejected"):
                 index[key] = row
     wanted_skus = {row.sku for row in rows if row.kind in (SIMPLE, VARIABLE, VARIATION)}
-    wanted_skus |= {row.parent_ref[1] for row in rows if row.parent_ref and row.parent_ref[0] == "sku"}
+    wanted_skus |= {
+        row.parent_ref[1] for row in rows if row.parent_ref and row.parent_ref[0] == "sku"
+    }
     existing = {}
     for batch in _chunks(wanted_skus):
         for product in Product.objects.filter(sku__in=batch):

@@ -1,31 +1,171 @@
-"""Storefront views (being built)."""
+"""Storefront views: home, category, product, search; sign-in, sign-up, sign-out.
 
-from django.views.generic import TemplateView
+Pages read through :mod:`mall.catalogue`, so each page runs a fixed number of queries.
+Add-to-cart forms post to ``orders:cart-add`` (fields ``product`` and ``quantity``); the
+cart itself lives in the ``orders`` app.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, TemplateView
+
+from mall.catalogue import CategoryTree, decorate, listed_products, max_quantity, offer_for
+from mall.forms import RegisterForm
+
+PAGE_SIZE = 24
+SEARCH_MAX_LENGTH = 100
 
 
-class CategoryView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+def _page(request, queryset):
+    """The requested page of ``queryset`` (a bad ``?page=`` gives the nearest page)."""
+    paginator = Paginator(queryset, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = decorate(page.object_list)
+    page.elided_range = list(paginator.get_elided_page_range(page.number, on_each_side=2))
+    return page
 
 
 class HomeView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+    """The whole visible catalogue, 24 products a page, with the category tree."""
+
+    template_name = "mall/home.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            tree=CategoryTree.load(), page=_page(self.request, listed_products()), **kwargs
+        )
 
 
-class LoginView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+class CategoryView(TemplateView):
+    """The visible products of a category and of every category below it."""
 
+    template_name = "mall/category.html"
 
-class LogoutView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+    def get_context_data(self, *, slug, **kwargs):
+        tree = CategoryTree.load()
+        category = tree.by_slug.get(slug)
+        if category is None:
+            raise Http404(_("No such category."))
+        products = listed_products().filter(categories__in=tree.descendant_ids(category)).distinct()
+        return super().get_context_data(
+            tree=tree,
+            category=category,
+            breadcrumbs=tree.ancestors(category),
+            subcategories=[child for child in category.tree_children if child.has_products],
+            page=_page(self.request, products),
+            **kwargs,
+        )
 
 
 class ProductView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+    """One listed product; a variable product offers its variations in a select.
 
+    Hidden products, unknown slugs and variations (whose page is their parent's) are 404.
+    """
 
-class RegisterView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+    template_name = "mall/product_detail.html"
+
+    def get_context_data(self, *, slug, **kwargs):
+        product = get_object_or_404(listed_products(), slug=slug)
+        decorate([product])
+        variations = []
+        for variation in product.visible_variations:
+            variation.parent = product
+            variation.offer = offer_for(variation)
+            variation.max_quantity = max_quantity(variation)
+            variations.append(variation)
+        chosen = next((v for v in variations if v.offer.available), None)
+
+        tree = CategoryTree.load()
+        categories = [tree.by_pk[c.pk] for c in product.categories.all() if c.pk in tree.by_pk]
+        for node in categories:
+            node.path_label = " > ".join(n.name for n in tree.ancestors(node))
+        category = categories[0] if categories else None
+        related = []
+        if category is not None:
+            related = decorate(
+                listed_products().filter(categories=category).exclude(pk=product.pk)[:4]
+            )
+        return super().get_context_data(
+            tree=tree,
+            product=product,
+            variations=variations,
+            chosen=chosen,
+            categories=categories,
+            breadcrumbs=tree.ancestors(category) if category else [],
+            related=related,
+            max_quantity=max_quantity(chosen or product),
+            **kwargs,
+        )
 
 
 class SearchView(TemplateView):
-    template_name = "base.html"  # placeholder until this view is built
+    """Listed products whose name or SKU (or a variation's SKU) contains ``?q=``, any case."""
+
+    template_name = "mall/search.html"
+
+    def get_context_data(self, **kwargs):
+        query = " ".join(self.request.GET.get("q", "").split())[:SEARCH_MAX_LENGTH]
+        page = None
+        if query:
+            matches = (
+                Q(name__icontains=query)
+                | Q(sku__icontains=query)
+                | Q(variations__sku__icontains=query, variations__is_visible=True)
+            )
+            page = _page(self.request, listed_products().filter(matches).distinct())
+        return super().get_context_data(tree=CategoryTree.load(), query=query, page=page, **kwargs)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in (django-axes locks out repeated failures)."""
+
+    template_name = "registration/login.html"
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's sign-out (POST only; the form is in ``base.html``)."""
+
+
+class RegisterView(FormView):
+    """Sign up as a member, then sign in and go to ``next`` (a local URL) or home."""
+
+    template_name = "registration/register.html"
+    form_class = RegisterForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        user = form.save()
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(
+            self.request,
+            _("Welcome, %(name)s! Your account is ready.") % {"name": user.get_username()},
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_success_url(self):
+        target = self.request.POST.get("next") or self.request.GET.get("next") or ""
+        if url_has_allowed_host_and_scheme(
+            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        ):
+            return target
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+    def get_context_data(self, **kwargs):
+        target = self.request.POST.get("next") or self.request.GET.get("next") or ""
+        safe = url_has_allowed_host_and_scheme(
+            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        )
+        return super().get_context_data(next=target if safe else "", **kwargs)

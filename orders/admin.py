@@ -141,9 +141,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = tuple(
-        name for _title, options in fieldsets for name in options["fields"]
-    )
+    readonly_fields = tuple(name for _title, options in fieldsets for name in options["fields"])
 
     @admin.display(description=_("Back office"))
     def back_office_link(self, obj):

@@ -249,7 +249,8 @@ class Cart:
     def lines(self):
         """Return the cart's ``CartLine`` list, in the order the products were added.
 
-        Products that no longer exist are dropped from the session silently.
+        Products that no longer exist (and malformed entries) are dropped from the session
+        silently.
         """
         if self._lines is not None:
             return self._lines
@@ -265,10 +266,10 @@ class Cart:
             if not problem and product.stock is not None and quantity > product.stock:
                 problem = quantity_problem(product, quantity)
             lines.append(CartLine(product, quantity, product.current_price(), problem))
-        if vanished:
-            for key in vanished:
-                data.pop(key)
-            self._save(data)
+        for key in vanished:
+            data.pop(key)
+        if data != self.session.get(SESSION_KEY):
+            self._save(data)  # vanished products or malformed entries: store the clean cart
         self._lines = lines
         return lines
 

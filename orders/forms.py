@@ -108,7 +108,7 @@ class DeliveryFormMixin(forms.Form):
         error_messages={"required": _("Choose how you will pay.")},
     )
     note = forms.CharField(
-        label=_("Note for us (optional)"),
+        label=_("Note for us"),
         max_length=1000,
         required=False,
         help_text=_("For example the best time to deliver or to call you."),
@@ -214,7 +214,7 @@ class OrderCancelForm(forms.Form):
     """The member's cancel confirmation; the reason is optional."""
 
     reason = forms.CharField(
-        label=_("Why are you cancelling? (optional)"),
+        label=_("Why are you cancelling?"),
         max_length=1000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

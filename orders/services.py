@@ -342,7 +342,9 @@ def check_edit(actor, order):
         _(
             "The order was confirmed by our staff and can no longer be changed online. "
             "Please call us if something is wrong."
-        ),
+        )
+        if order.status in (Status.CONFIRMED, Status.ALLOCATED)
+        else _check_status_message(order),
     )
 
 

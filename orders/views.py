@@ -7,6 +7,7 @@ comes from ``selectors.orders_for_member`` (anyone else's order is a 404).
 """
 
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -380,7 +382,7 @@ def refusal_message(order, error):
 
 
 def _field_label(name):
-    return str(Order._meta.get_field(name).verbose_name)
+    return capfirst(str(Order._meta.get_field(name).verbose_name))
 
 
 def _method_label(value):
@@ -450,8 +452,13 @@ def _event_details(event, order):
 
 def timeline_entries(order):
     """The member's timeline: ``{"event", "label", "details"}`` dicts, oldest first."""
+    labels = {OrderEvent.Kind.EDITED: _("You changed the order")}
     return [
-        {"event": event, "label": event.get_kind_display(), "details": _event_details(event, order)}
+        {
+            "event": event,
+            "label": labels.get(event.kind) or event.get_kind_display(),
+            "details": _event_details(event, order),
+        }
         for event in selectors.member_timeline(order)
     ]
 
@@ -493,6 +500,9 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
             and order.payment_status in (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
             and order.status in (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
         )
+        received = Decimal("0.00")
+        if order.payment_status != PaymentStatus.UNPAID:
+            received = max(order.money_summary()[2], Decimal("0.00"))
         cash_due = (
             order.payment_method == PaymentMethod.COD
             and order.payment_status != PaymentStatus.PAID
@@ -506,9 +516,12 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
             can_edit="edit" in allowed,
             can_cancel="cancel" in allowed,
             status_explanation=_explain(STATUS_EXPLANATIONS, order),
+            # After staff confirmed, say why the edit and cancel buttons are gone.
             locked_explanation=""
-            if may_change or order.status in (Status.CANCELLED,)
+            if may_change or order.status not in (Status.CONFIRMED, Status.ALLOCATED)
             else _explain(LOCKED_EXPLANATIONS, order),
+            received=received,
+            amount_due=max(order.total - received, Decimal("0.00")),
             awaiting_prepayment=awaiting_prepayment,
             payment_details=_payment_details(order.payment_method),
         )
@@ -620,6 +633,9 @@ class OrderCancelView(MemberOrderMixin, View):
             return render(request, self.template_name, {"order": order, "form": form})
         try:
             services.cancel_order(request.user, order, reason=form.cleaned_data["reason"])
+        except InvalidInput as error:
+            form.add_error("reason", error.message)
+            return render(request, self.template_name, {"order": order, "form": form})
         except OrderError as error:
             messages.error(request, refusal_message(self.get_order(), error))
         else:

@@ -193,7 +193,9 @@ class OrderFilter(django_filters.FilterSet):
 
     def sort_orders(self, queryset, name, value):
         if value.lstrip("-") == "status":
-            return queryset.annotate(status_rank=STATUS_RANK).order_by("status_rank", "-placed_at", "-pk")
+            return queryset.annotate(status_rank=STATUS_RANK).order_by(
+                "status_rank", "-placed_at", "-pk"
+            )
         tie_break = "-pk" if value.startswith("-") else "pk"
         return queryset.order_by(value, tie_break)
 

@@ -109,7 +109,11 @@ def describe(kind, data):
         lines = data.get("lines") or []
         details = [
             _("%(qty)s × %(sku)s at %(price)s")
-            % {"qty": line.get("quantity"), "sku": line.get("sku"), "price": format_money(line.get("unit_price"))}
+            % {
+                "qty": line.get("quantity"),
+                "sku": line.get("sku"),
+                "price": format_money(line.get("unit_price")),
+            }
             for line in lines
         ]
         if data.get("total"):

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,7 +33,6 @@ from orders.models import (
     ORDER_ADMINS,
     STAFF_GROUPS,
     Order,
-    Payment,
     PaymentMethod,
     PaymentStatus,
     Status,
@@ -76,6 +75,11 @@ class StaffRequiredMixin(AccessMixin):
 
     def check_permission(self, request):
         """Hook for stricter checks; the default lets every staff member in."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("nav", self.nav)
+        return context
 
 
 def order_for_staff(request, number):
@@ -201,7 +205,10 @@ class OrderListView(StaffRequiredMixin, TemplateView):
                 target, arrow = field, "▼"
             else:
                 target, arrow = (f"-{field}" if descending_first else field), ""
-            sort_links[field] = {"url": _query_string(params, sort=target, page=None), "arrow": arrow}
+            sort_links[field] = {
+                "url": _query_string(params, sort=target, page=None),
+                "arrow": arrow,
+            }
 
         queue_label = ""
         if filterset.form.cleaned_data.get("queue"):
@@ -661,14 +668,16 @@ class PaymentVoidView(OrderActionView):
 
     def confirm_context(self, order, form):
         context = super().confirm_context(order, form)
-        entry = form.cleaned_data.get("payment") if form.is_bound and hasattr(form, "cleaned_data") else None
-        context["entry"] = entry or getattr(self, "entry", None)
+        cleaned = getattr(form, "cleaned_data", None) or {}
+        context["entry"] = cleaned.get("payment") or getattr(self, "entry", None)
         return context
 
     def get(self, request, number):
         order = order_for_staff(request, number)
         raw = request.GET.get("payment", "")
-        entry = order.payments.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 18 else None
+        entry = (
+            order.payments.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 18 else None
+        )
         if entry is None:
             messages.error(request, _("Choose a ledger entry of this order to void."))
             return redirect(detail_url(order))
@@ -764,12 +773,18 @@ class DeliveryListView(StaffRequiredMixin, TemplateView):
         )
         for order in to_deliver + shipped:
             order.to_collect = _amount_to_collect(order, order.net_received)
-            order.ship_refusal = None
+            order.ship_refusal = order.ship_form = None
             if order.status == Status.ALLOCATED:
                 try:
                     services.check_ship(user, order)
                 except OrderError as exc:
                     order.ship_refusal = exc.message
+                else:
+                    order.ship_form = staff_forms.ShipForm(
+                        order=order,
+                        auto_id=f"ship-{order.pk}-%s",
+                        initial={"next": request.get_full_path()},
+                    )
         context.update(
             picker=picker,
             courier=courier,
@@ -777,7 +792,6 @@ class DeliveryListView(StaffRequiredMixin, TemplateView):
             to_deliver=to_deliver,
             shipped=shipped,
             cash_total=sum((o.to_collect or 0) for o in to_deliver),
-            ship_form=staff_forms.ShipForm(order=None, initial={"next": request.get_full_path()}),
         )
         return context
 
@@ -799,25 +813,3 @@ class OrderPrintView(StaffRequiredMixin, View):
                 "printed_at": timezone.now(),
             },
         )
-
-
-# Keep the names the URLconf and templates rely on importable from here.
-__all__ = [
-    "DashboardView",
-    "DeliveryListView",
-    "OrderAllocateView",
-    "OrderCallView",
-    "OrderCancelView",
-    "OrderConfirmView",
-    "OrderDetailView",
-    "OrderExportView",
-    "OrderInvalidateView",
-    "OrderListView",
-    "OrderPaymentView",
-    "OrderPrintView",
-    "OrderRefundView",
-    "OrderShipView",
-    "PaymentVoidView",
-    "Payment",
-    "Prefetch",
-]

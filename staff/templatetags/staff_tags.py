@@ -65,3 +65,19 @@ def waiting(since):
 def person_filter(user):
     """``{{ order.assigned_to|person }}`` → the person's name."""
     return person(user)
+
+
+@register.inclusion_tag("staff/_subnav.html", takes_context=True)
+def staff_subnav(context):
+    """The back-office menu: Dashboard, Orders, Deliveries (logistics, order admins), Admin."""
+    from orders import selectors
+    from orders.models import LOGISTICS, ORDER_ADMINS
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    roles = selectors.staff_roles(user) if user is not None else frozenset()
+    return {
+        "nav": context.get("nav", ""),
+        "show_deliveries": bool(roles & {LOGISTICS, ORDER_ADMINS}),
+        "show_admin": bool(user is not None and user.is_active and user.is_staff),
+    }

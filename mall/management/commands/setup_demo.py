@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from axes.utils import reset as reset_lockouts
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -58,7 +59,10 @@ class Command(BaseCommand):
     @transaction.atomic
     def _accounts(self):
         User = get_user_model()
-        groups = {group.name: group for group in Group.objects.filter(name__in=[ORDER_ADMINS, FINANCE, LOGISTICS])}
+        groups = {
+            group.name: group
+            for group in Group.objects.filter(name__in=[ORDER_ADMINS, FINANCE, LOGISTICS])
+        }
         missing = {ORDER_ADMINS, FINANCE, LOGISTICS} - set(groups)
         if missing:
             raise CommandError(f"Missing groups {sorted(missing)}: run `manage.py migrate` first.")
@@ -72,6 +76,7 @@ class Command(BaseCommand):
             user.is_active = True
             user.save()
             user.groups.set([groups[name] for name in group_names])
+            reset_lockouts(username=username)  # so the password printed below works at once
 
         width = max(len(account[0]) for account in DEMO_ACCOUNTS)
         self.stdout.write("")

@@ -1,0 +1,152 @@
+"""Markdown tables and the growth plot from a benchmark run's results."""
+
+import math
+
+
+def _ms(value):
+    return (
+        "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1f}"
+    )
+
+
+def _x(value):
+    return (
+        "–"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.2f}×"
+    )
+
+
+def tables(results):
+    """The run's tables as Markdown text."""
+    out = []
+    m = results["machine"]
+    out.append(
+        f"Run {results['started']} ({results['mode']}), {results['orders']} orders, "
+        f"database {results['database']}.  \n"
+        f"Machine: {m.get('cpu', '?')}, {m.get('cpus')} CPUs, {m.get('memory_gb')} GB; "
+        f"{m.get('platform')}; Python {m.get('python')}, Django {m.get('django')}, "
+        f"{m.get('gunicorn', 'gunicorn ?')}, locust {m.get('locust')}, psycopg {m.get('psycopg')}; "
+        f"{results.get('server_version', '')}."
+    )
+
+    out.append("\n### Staff order list vs the Django admin changelist (in-process, ms)\n")
+    out.append("| scenario | ours median | ours p95 | admin median | admin p95 | admin / ours "
+               "| per-round ratios | queries ours / admin |")  # fmt: skip
+    out.append("|---|---:|---:|---:|---:|---:|---|---:|")
+    for name, r in results["lists"].items():
+        rounds = ", ".join(f"{x:.2f}" for x in r["round_ratios"])
+        out.append(
+            f"| {name} | {_ms(r['ours']['median'])} | {_ms(r['ours']['p95'])} | "
+            f"{_ms(r['theirs']['median'])} | {_ms(r['theirs']['p95'])} | {_x(r['ratio'])} | "
+            f"{rounds} | {r['queries_ours']} / {r['queries_theirs']} |"
+        )
+
+    d = results["detail"]
+    out.append("\n### Order detail and member pages (in-process, ms)\n")
+    out.append("| page | median | p95 | queries |")
+    out.append("|---|---:|---:|---:|")
+    out.append(f"| staff order detail ({d['orders']} orders cycled) | {_ms(d['ours']['median'])} | "
+               f"{_ms(d['ours']['p95'])} | {'/'.join(map(str, d['queries_ours']))} |")  # fmt: skip
+    out.append(f"| admin change page (same orders) | {_ms(d['theirs']['median'])} | "
+               f"{_ms(d['theirs']['p95'])} | {'/'.join(map(str, d['queries_theirs']))} |")  # fmt: skip
+    for name, r in results["member"].items():
+        out.append(f"| {name} | {_ms(r['median'])} | {_ms(r['p95'])} | {r['queries']} |")
+    out.append(f"\nDetail: admin / ours = {_x(d['ratio'])}.")
+
+    q = results["query_counts"]
+    out.append("\n### Staff list query count by page size\n")
+    out.append("| page size | default | status filter |")
+    out.append("|---:|---:|---:|")
+    for size, counts in q.items():
+        out.append(f"| {size} | {counts['default']} | {counts['status filter']} |")
+
+    out.append("\n### Growth: page 1 of the list, and the detail page (in-process, median ms)\n")
+    out.append("| orders | list ours | list admin | admin / ours | list queries ours / admin "
+               "| detail ours | detail admin | detail p95 ours |")  # fmt: skip
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size, g in sorted(results["growth"].items(), key=lambda kv: int(kv[0])):
+        li, de = g["list"], g["detail"]
+        out.append(
+            f"| {int(size):,} | {_ms(li['ours']['median'])} | {_ms(li['theirs']['median'])} | "
+            f"{_x(li['ratio'])} | {li['queries_ours']} / {li['queries_theirs']} | "
+            f"{_ms(de['ours']['median'])} | {_ms(de['theirs']['median'])} | {_ms(de['ours']['p95'])} |"
+        )
+
+    a = results["actions"]
+    out.append("\n### Staff actions, one clerk, sequential (through the services vs bare SQL)\n")
+    out.append("| action | ours /s | ours p50 ms | ours p95 ms | bare SQL /s | ours / bare |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    for name, r in a.items():
+        out.append(
+            f"| {name} | {r['ours']['per_s']:.1f} | {_ms(r['ours']['p50_ms'])} | "
+            f"{_ms(r['ours']['p95_ms'])} | {r['raw']['per_s']:.1f} | {_x(r['ratio'])} |"
+        )
+
+    c = results["checkout"]
+    if not c:
+        out.append(f"\n(checkout not run)\n\n{results['summary_line']}\n")
+        return "\n".join(out)
+    out.append(
+        f"\n### Checkout over HTTP (gunicorn, {c['workers']} sync workers; locust) vs bare psycopg\n\n"
+        f"{c['rounds']} rounds × {c['seconds_per_round']} s per side and level, alternating; medians "
+        "of the rounds. Latency of ours is the whole checkout (2 cart adds, checkout page, "
+        "order POST); of the raw script, one transaction.\n"
+    )
+    out.append("| clients | ours orders/s | ours p50 ms | ours p95 ms | POST p95 ms | errors "
+               "| raw orders/s | raw p50 ms | raw p95 ms | raw errors | ours / raw |")  # fmt: skip
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for users, lv in c["levels"].items():
+        raw = lv["raw"] or {}
+        out.append(
+            f"| {users} | {lv['ours']['orders_per_s']:.1f} | {_ms(lv['ours']['p50_ms'])} | "
+            f"{_ms(lv['ours']['p95_ms'])} | {_ms(lv['ours']['place_p95_ms'])} | {lv['ours_errors']} | "
+            f"{_ms(raw.get('orders_per_s'))} | {_ms(raw.get('p50_ms'))} | {_ms(raw.get('p95_ms'))} | "
+            f"{lv['raw_errors']} | {_x(lv['ratio'])} |"
+        )
+    s, sc = c["sell_out"], c["stock_check"]
+    out.append(
+        f"\nSell-out race: {s['stock_before']} units, {s['sold']} sold, "
+        f"{s['refused_sold_out']} refused as sold out, {s['errors']} errors; stock after "
+        f"{s['stock_after']}, units on orders {s['units_on_orders']}.  \n"
+        f"Stock check over {sc['products']} products: {sc['units_sold']} units sold, "
+        f"{len(sc['mismatches'])} mismatches."
+    )
+    out.append(f"\n{results['summary_line']}\n")
+    return "\n".join(out)
+
+
+def plot(results, path):
+    """Time vs order count for the list and the detail, ours and the admin's (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted(int(s) for s in results["growth"])
+    g = {int(k): v for k, v in results["growth"].items()}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, page, title in (
+        (axes[0], "list", "Order list, page 1"),
+        (axes[1], "detail", "Order detail"),
+    ):
+        for side, label, style in (
+            ("ours", "back office (/staff/)", "o-"),
+            ("theirs", "Django admin", "s--"),
+        ):
+            med = [g[s][page][side]["median"] for s in sizes]
+            p95 = [g[s][page][side]["p95"] for s in sizes]
+            line = ax.plot(sizes, med, style, label=f"{label}, median")[0]
+            ax.plot(sizes, p95, ":", color=line.get_color(), alpha=0.7, label=f"{label}, p95")
+        ax.set_xscale("log")
+        ax.set_xlabel("orders in the database")
+        ax.set_ylabel("server time per request (ms)")
+        ax.set_title(title)
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Cost vs order count (PostgreSQL, in-process, {results['machine'].get('cpus')} CPUs)"
+                 if results["database"].startswith("postgres") else "Cost vs order count")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
