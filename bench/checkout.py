@@ -17,12 +17,12 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -34,7 +34,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from bench.common import ROOT, percentile, ratio, server_env
+from bench.common import RESULTS, ROOT, percentile, ratio, server_env
 from bench.pages import signed_in
 from mall.models import Product
 from orders.models import ORDER_NUMBER_ALPHABET, Order, OrderEvent, OrderLine, Status
@@ -466,7 +466,9 @@ def run(database_url, *, levels, rounds, seconds, workdir=None, log=print):
         # SQLite lets one writer in at a time: concurrent checkouts fail with "database is
         # locked" (see the report). The harness still runs end to end, with one client.
         levels = [1]
-    workdir = workdir or tempfile.mkdtemp(prefix="mall-bench-")
+    workdir = Path(workdir or RESULTS / "work")
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
     fixtures = prepare(max(levels) * 2)
     workers = gunicorn_workers()
     results = {"workers": workers, "levels": {}, "seconds_per_round": seconds, "rounds": rounds}

@@ -46,9 +46,10 @@ def _record(name, started, exception=None, kind="FLOW"):
     )
 
 
-class Buyer(FastHttpUser):
-    """A signed-in member checking out two products, again and again."""
+class Member(FastHttpUser):
+    """A signed-in member with a session of their own (no tasks: see the two below)."""
 
+    abstract = True
     wait_time = constant(0)
     products_per_order = 2
 
@@ -59,9 +60,6 @@ class Buyer(FastHttpUser):
         response = self.client.get("/cart/", name="cart page (start)")
         match = CSRF_RE.search(response.text or "")
         self.csrf = match.group(1) if match else ""
-
-    def pick(self):
-        return random.sample(CONFIG["products"], self.products_per_order)
 
     def add(self, product_id):
         """Put one unit in the cart; ``True`` when the cart took it."""
@@ -88,7 +86,7 @@ class Buyer(FastHttpUser):
         with self.client.get(
             "/checkout/", name="checkout page", allow_redirects=False, catch_response=True
         ) as response:
-            if response.status_code == 302:  # nothing in the cart (the cart refused it)
+            if response.status_code == 302:  # the cart refused the item, or it ran out since
                 response.success()
                 return "refused"
             match = TOKEN_RE.search(response.text or "")
@@ -111,11 +109,22 @@ class Buyer(FastHttpUser):
             if response.status_code == 302 and "/account/orders/" in location:
                 response.success()
                 return "placed"
+            if response.status_code == 302 and location.rstrip("/").endswith("/cart"):
+                response.success()  # the cart changed under the member (ran out): back to it
+                return "refused"
             if response.status_code == 200 and "stock" in (response.text or "").lower():
                 response.success()  # refused: not enough stock (expected only when scarce)
                 return "refused"
             response.failure(f"place order answered {response.status_code}")
             return "error"
+
+
+
+class Buyer(Member):
+    """A member checking out two products from the ample-stock set, again and again."""
+
+    def pick(self):
+        return random.sample(CONFIG["products"], self.products_per_order)
 
     @task
     def checkout(self):
@@ -130,13 +139,8 @@ class Buyer(FastHttpUser):
             _record("checkout", started, exception=RuntimeError(f"checkout {outcome}"))
 
 
-class ScarceBuyer(Buyer):
-    """Races the other buyers for the last units of one product; never oversells."""
-
-    products_per_order = 1
-
-    def pick(self):
-        return [CONFIG["scarce"]]
+class ScarceBuyer(Member):
+    """Races the other members for the last units of one product, one unit at a time."""
 
     @task
     def checkout(self):

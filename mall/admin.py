@@ -8,6 +8,8 @@ from mall.models import Category, Product
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    """Categories: search by name or slug, filter by parent."""
+
     list_display = ("name", "parent", "slug")
     list_select_related = ("parent", "parent__parent")
     list_filter = (("parent", admin.RelatedOnlyFieldListFilter),)
@@ -41,6 +43,8 @@ class VariationInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    """Products: search by SKU or name; a variable product edits its variations inline."""
+
     list_display = (
         "sku",
         "name",

@@ -146,10 +146,19 @@ class Product(models.Model):
         return reverse("product", args=[target.slug])
 
     @property
+    def attribute_items(self):
+        """A variation's ``(name, value)`` pairs, sorted by name.
+
+        Sorted because PostgreSQL's jsonb does not keep key order, so the same variation
+        reads the same on every database.
+        """
+        return sorted((self.attributes or {}).items())
+
+    @property
     def display_name(self):
         """The name with a variation's attribute values, e.g. ``Hoodie – Blue, Yes``."""
         if self.attributes:
-            return f"{self.name} – {', '.join(str(v) for v in self.attributes.values())}"
+            return f"{self.name} – {', '.join(str(v) for _k, v in self.attribute_items)}"
         return self.name
 
     def sale_active(self, at=None):
@@ -176,9 +185,7 @@ class Product(models.Model):
         """Whether the product can be put in a cart at all (stock levels aside)."""
         if self.is_variable or self.current_price() is None or not self.in_stock:
             return False
-        if self.parent_id:
-            return self.parent.is_visible
-        return self.is_visible
+        return self.is_visible and (not self.parent_id or self.parent.is_visible)
 
     def available(self, quantity):
         """Whether ``quantity`` units can be reserved now (``None`` stock is unlimited)."""

@@ -254,18 +254,22 @@ def _state(order):
     return (order.status, order.payment_status)
 
 
-def _purchase_problem(product, parents):
-    """Why ``product`` cannot be sold now, or ``None``; ``parents`` maps id to parent."""
-    parent = parents.get(product.parent_id)
-    if (
-        not product.is_visible
-        or product.is_variable
-        or not product.in_stock
-        or product.current_price() is None
-        or (product.parent_id and (parent is None or not parent.is_visible))
-    ):
-        return _("%(name)s is no longer available.") % {"name": product.display_name}
-    return None
+def _refuse_unsellable(products):
+    """Raise ``InvalidInput`` naming every product of ``products`` not for sale now.
+
+    The rule is ``Product.is_purchasable``; the parents of variations are fetched in one
+    query first so checking a cart of variations costs no query per line.
+    """
+    parent_ids = {p.parent_id for p in products if p.parent_id}
+    parents = Product.objects.in_bulk(parent_ids) if parent_ids else {}
+    problems = []
+    for product in products:
+        if product.parent_id:
+            product.parent = parents[product.parent_id]
+        if not product.is_purchasable:
+            problems.append(_("%(name)s is no longer available.") % {"name": product.display_name})
+    if problems:
+        raise InvalidInput(" ".join(problems), code="unavailable")
 
 
 def _reserve(products, deltas):
@@ -551,16 +555,7 @@ def place_order(actor, *, lines, address, payment_method, note="", checkout_toke
                     return existing
             if len(products) != len(wanted):
                 raise InvalidInput(_("A product in your cart no longer exists."))
-            parents = {
-                p.pk: p
-                for p in Product.objects.filter(
-                    pk__in={p.parent_id for p in products.values() if p.parent_id}
-                )
-            }
-            problems = [_purchase_problem(p, parents) for p in products.values()]
-            problems = [p for p in problems if p]
-            if problems:
-                raise InvalidInput(" ".join(problems), code="unavailable")
+            _refuse_unsellable(products.values())
             _reserve(products, wanted)
 
             now = timezone.now()
@@ -686,18 +681,8 @@ def edit_order(
                 products = _lock_products(deltas)
                 if len(products) != len(deltas):
                     raise InvalidInput(_("A product on the order no longer exists."))
-                parents = {
-                    p.pk: p
-                    for p in Product.objects.filter(
-                        pk__in={p.parent_id for p in products.values() if p.parent_id}
-                    )
-                }
-                problems = [
-                    _purchase_problem(products[pid], parents) for pid, d in deltas.items() if d > 0
-                ]
-                problems = [p for p in problems if p]
-                if problems:
-                    raise InvalidInput(" ".join(problems), code="unavailable")
+                # Only what the member adds must still be for sale; fewer units never are refused.
+                _refuse_unsellable([products[pid] for pid, d in deltas.items() if d > 0])
                 _reserve(products, deltas)
                 line_diff = []
                 now = timezone.now()

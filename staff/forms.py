@@ -8,11 +8,13 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders import services
 from orders.models import Payment, PaymentMethod
+from staff.filters import EARLIEST_DAY
 from staff.templatetags.staff_tags import format_money, person
 
 TEXT_MAX = services.MAX_TEXT
@@ -50,7 +52,7 @@ class OrderActionForm(forms.Form):
 class ConfirmForm(OrderActionForm):
     """Confirm after the call: carries the order ``version`` the admin reviewed."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
     call_note = forms.CharField(
         label=_("Call note"),
         max_length=TEXT_MAX,
@@ -138,7 +140,10 @@ class PaymentForm(OrderActionForm):
     )
     received_on = forms.DateField(
         label=_("Date received"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(
+            attrs={"type": "date", "min": EARLIEST_DAY.isoformat()}, format="%Y-%m-%d"
+        ),
+        validators=[MinValueValidator(EARLIEST_DAY)],
     )
     note = forms.CharField(
         label=_("Note"), required=False, max_length=TEXT_MAX, widget=_textarea(rows=2)

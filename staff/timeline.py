@@ -4,6 +4,7 @@ Events store raw values (state names, SKUs, field names, amounts as strings); st
 read labels. Everything here only formats: it never decides what an order allows.
 """
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,7 @@ def _label(choices, value):
 def _field_label(name):
     try:
         return str(Order._meta.get_field(name).verbose_name).capitalize()
-    except Exception:  # noqa: BLE001 - an unknown key from old data is shown as it is
+    except FieldDoesNotExist:  # a key from older data is shown as it is
         return name
 
 

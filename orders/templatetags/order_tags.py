@@ -1,24 +1,12 @@
-"""Template helpers of the member's order pages: money in the shop currency."""
+"""Template helpers of the member's order pages.
 
-from decimal import Decimal, InvalidOperation
+``money`` is the storefront's filter (``mall.templatetags.shop.money``), registered here
+too so order templates format amounts exactly as the catalogue does.
+"""
 
 from django import template
-from django.conf import settings
+
+from mall.templatetags.shop import money
 
 register = template.Library()
-
-
-@register.filter
-def money(value, currency=None):
-    """Show a ``Decimal`` amount with two decimals and the shop currency: ``1,234.50 CNY``.
-
-    ``None`` or a non-number shows as an empty string; ``currency`` overrides
-    ``MALL_CURRENCY``.
-    """
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return ""
-    return f"{amount:,.2f} {currency or settings.MALL_CURRENCY}"
+register.filter("money", money)

@@ -81,6 +81,7 @@ def test_stale_version_is_refused_and_the_changes_are_shown(login, member, admin
         ("confirm", {"version": "1", "call_note": "   "}),
         ("confirm", {"version": "abc", "call_note": "ok"}),
         ("confirm", {"call_note": "ok"}),
+        ("confirm", {"version": "9" * 30, "call_note": "ok"}),
         ("call", {"outcome": "shouted"}),
     ],
 )
@@ -314,6 +315,7 @@ def test_overpayment_shows_credit_due(login, member, admin_user, finance_user):
         {"amount": "10", "method": "gold", "reference": "R", "received_on": "2025-01-01"},
         {"amount": "10", "method": "cod", "reference": "", "received_on": "2025-01-01"},
         {"amount": "10", "method": "cod", "reference": "R", "received_on": "2025-02-30"},
+        {"amount": "10", "method": "cod", "reference": "R", "received_on": "0202-05-01"},
     ],
 )
 def test_bad_payment_input_is_a_form_error_and_changes_nothing(

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from orders.models import Order, PaymentMethod, PaymentStatus, Status
+from orders.models import Order, PaymentMethod, Status
 from tests.factories import ADDRESS, ProductFactory, UserFactory, logistics_person
 from tests.staff.helpers import allocate, at_shop_time, confirm, pay, place
 
