@@ -111,19 +111,29 @@ def run(*, rounds, per_round):
 
     def confirm(pk):
         order = Order.objects.get(pk=pk)
-        services.confirm_order(admin, order, expected_version=order.version,
-                               call_note="Checked by phone (bench).")  # fmt: skip
+        services.confirm_order(
+            admin, order, expected_version=order.version, call_note="Checked by phone (bench)."
+        )
 
     def pay(pk):
         order = Order.objects.get(pk=pk)
-        services.record_payment(finance, order, amount=order.total, method=order.payment_method,
-                                reference=f"BENCH-{order.number}",
-                                received_on=timezone.localdate() - datetime.timedelta(days=1))  # fmt: skip
+        services.record_payment(
+            finance,
+            order,
+            amount=order.total,
+            method=order.payment_method,
+            reference=f"BENCH-{order.number}",
+            received_on=timezone.localdate() - datetime.timedelta(days=1),
+        )
 
     results = {}
     chunks = iter(submitted[i : i + per_round] for i in range(0, len(submitted), per_round))
-    samples = {("confirm", "ours"): [], ("confirm", "raw"): [], ("payment", "ours"): [],
-               ("payment", "raw"): []}  # fmt: skip
+    samples = {
+        ("confirm", "ours"): [],
+        ("confirm", "raw"): [],
+        ("payment", "ours"): [],
+        ("payment", "raw"): [],
+    }
     for r in range(rounds):
         mine, theirs = next(chunks, []), next(chunks, [])
         sides = (("ours", mine), ("raw", theirs))

@@ -174,9 +174,15 @@ def prepare(n_members, seed=1):
         products.append(product)
     scarce, _created = Product.objects.update_or_create(
         sku="BENCH-LAST",
-        defaults={"name": "Last few units", "slug": "bench-last", "price": Decimal("99.00"),
-                  "stock": SCARCE_STOCK, "is_visible": True, "in_stock": True},
-    )  # fmt: skip
+        defaults={
+            "name": "Last few units",
+            "slug": "bench-last",
+            "price": Decimal("99.00"),
+            "stock": SCARCE_STOCK,
+            "is_visible": True,
+            "in_stock": True,
+        },
+    )
     rng = random.Random(seed)
     pool = list(
         get_user_model().objects.filter(username__startswith="shopper").values_list("pk", flat=True)
@@ -238,9 +244,13 @@ def run_locust(server, fixtures, users, seconds, user_class, workdir):
         user_class,
     ]
     proc = subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         out, _err = proc.communicate(timeout=seconds + 90)
     except subprocess.TimeoutExpired:
@@ -317,7 +327,7 @@ def _rows(model, values):
 
 
 def raw_round(database_url, fixtures, clients, seconds):
-    """One round of the bare-psycopg limit with ``clients`` threads; same shape as ``http_round``."""
+    """One round of the bare-psycopg limit with ``clients`` threads (``http_round``'s shape)."""
     import psycopg
 
     conninfo = _conninfo(database_url)
@@ -348,26 +358,52 @@ def raw_round(database_url, fixtures, clients, seconds):
         raw = "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _i in range(8))
         columns, values = _rows(
             Order,
-            {"number": f"{raw[:4]}-{raw[4:]}", "customer_id": rng.choice(members),
-             "status": "submitted", "payment_status": "unpaid", "payment_method": "cod",
-             "subtotal": subtotal, "shipping_fee": fee, "total": total, "placed_at": now,
-             "updated_at": now, "checkout_token": secrets.token_urlsafe(32), **ADDRESS},
-        )  # fmt: skip
+            {
+                "number": f"{raw[:4]}-{raw[4:]}",
+                "customer_id": rng.choice(members),
+                "status": "submitted",
+                "payment_status": "unpaid",
+                "payment_method": "cod",
+                "subtotal": subtotal,
+                "shipping_fee": fee,
+                "total": total,
+                "placed_at": now,
+                "updated_at": now,
+                "checkout_token": secrets.token_urlsafe(32),
+                **ADDRESS,
+            },
+        )
         cur.execute(_insert_sql(Order, columns) + " RETURNING id", values)
         order_id = cur.fetchone()[0]
         for pid, sku, name, price, _sale, _stock in rows:
             columns, values = _rows(
                 OrderLine,
-                {"order_id": order_id, "product_id": pid, "sku": sku, "name": name,
-                 "unit_price": price, "quantity": 1, "line_total": quantize(price)},
-            )  # fmt: skip
+                {
+                    "order_id": order_id,
+                    "product_id": pid,
+                    "sku": sku,
+                    "name": name,
+                    "unit_price": price,
+                    "quantity": 1,
+                    "line_total": quantize(price),
+                },
+            )
             cur.execute(_insert_sql(OrderLine, columns), values)
         columns, values = _rows(
             OrderEvent,
-            {"order_id": order_id, "actor_id": None, "kind": "placed", "from_status": "",
-             "to_status": "submitted", "from_payment_status": "", "to_payment_status": "unpaid",
-             "data": {"total": str(total)}, "order_version": 1, "created_at": now},
-        )  # fmt: skip
+            {
+                "order_id": order_id,
+                "actor_id": None,
+                "kind": "placed",
+                "from_status": "",
+                "to_status": "submitted",
+                "from_payment_status": "",
+                "to_payment_status": "unpaid",
+                "data": {"total": str(total)},
+                "order_version": 1,
+                "created_at": now,
+            },
+        )
         cur.execute(_insert_sql(OrderEvent, columns), values)
 
     def client(n):
@@ -480,12 +516,16 @@ def run(database_url, *, levels, rounds, seconds, workdir=None, log=print):
                 for side in sides:
                     if side == "ours":
                         ours.append(http_round(server, fixtures, users, seconds, workdir))
-                        log(f"    checkout ours  c={users:>2} round {r + 1}: "
-                            f"{ours[-1]['orders_per_s']:.1f} orders/s, errors {ours[-1]['errors']}")  # fmt: skip
+                        log(
+                            f"    checkout ours  c={users:>2} round {r + 1}: "
+                            f"{ours[-1]['orders_per_s']:.1f} orders/s, errors {ours[-1]['errors']}"
+                        )
                     elif postgres:
                         raw.append(raw_round(database_url, fixtures, users, seconds))
-                        log(f"    checkout raw   c={users:>2} round {r + 1}: "
-                            f"{raw[-1]['orders_per_s']:.1f} orders/s, errors {raw[-1]['errors']}")  # fmt: skip
+                        log(
+                            f"    checkout raw   c={users:>2} round {r + 1}: "
+                            f"{raw[-1]['orders_per_s']:.1f} orders/s, errors {raw[-1]['errors']}"
+                        )
             results["levels"][users] = _level_summary(ours, raw)
         results["sell_out"] = sell_out(
             server, fixtures, 16 if max(levels) >= 16 else max(levels), min(seconds, 8), workdir

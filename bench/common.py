@@ -1,5 +1,6 @@
 """Shared pieces of the benchmark harness: statistics, timing, Django set-up, machine facts."""
 
+import contextlib
 import math
 import os
 import platform
@@ -111,8 +112,6 @@ def machine():
 
     facts["django"] = django.get_version()
     for package in ("locust", "psycopg", "matplotlib"):
-        try:
+        with contextlib.suppress(Exception):  # a missing package only leaves a fact out
             facts[package] = version(package)
-        except Exception:  # noqa: BLE001 - a missing package only leaves a fact out
-            pass
     return facts

@@ -282,8 +282,13 @@ def explain(queries, top=3):
     with connection.cursor() as cursor:
         for q in slowest:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + q["sql"])
-            plans.append({"sql": q["sql"], "time_ms": float(q["time"]) * 1000,
-                          "plan": "\n".join(row[0] for row in cursor.fetchall())})  # fmt: skip
+            plans.append(
+                {
+                    "sql": q["sql"],
+                    "time_ms": float(q["time"]) * 1000,
+                    "plan": "\n".join(row[0] for row in cursor.fetchall()),
+                }
+            )
     return plans
 
 

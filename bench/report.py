@@ -31,8 +31,10 @@ def tables(results):
     )
 
     out.append("\n### Staff order list vs the Django admin changelist (in-process, ms)\n")
-    out.append("| scenario | ours median | ours p95 | admin median | admin p95 | admin / ours "
-               "| per-round ratios | queries ours / admin |")  # fmt: skip
+    out.append(
+        "| scenario | ours median | ours p95 | admin median | admin p95 | admin / ours "
+        "| per-round ratios | queries ours / admin |"
+    )
     out.append("|---|---:|---:|---:|---:|---:|---|---:|")
     for name, r in results["lists"].items():
         rounds = ", ".join(f"{x:.2f}" for x in r["round_ratios"])
@@ -46,10 +48,14 @@ def tables(results):
     out.append("\n### Order detail and member pages (in-process, ms)\n")
     out.append("| page | median | p95 | queries |")
     out.append("|---|---:|---:|---:|")
-    out.append(f"| staff order detail ({d['orders']} orders cycled) | {_ms(d['ours']['median'])} | "
-               f"{_ms(d['ours']['p95'])} | {'/'.join(map(str, d['queries_ours']))} |")  # fmt: skip
-    out.append(f"| admin change page (same orders) | {_ms(d['theirs']['median'])} | "
-               f"{_ms(d['theirs']['p95'])} | {'/'.join(map(str, d['queries_theirs']))} |")  # fmt: skip
+    out.append(
+        f"| staff order detail ({d['orders']} orders cycled) | {_ms(d['ours']['median'])} | "
+        f"{_ms(d['ours']['p95'])} | {'/'.join(map(str, d['queries_ours']))} |"
+    )
+    out.append(
+        f"| admin change page (same orders) | {_ms(d['theirs']['median'])} | "
+        f"{_ms(d['theirs']['p95'])} | {'/'.join(map(str, d['queries_theirs']))} |"
+    )
     for name, r in results["member"].items():
         out.append(f"| {name} | {_ms(r['median'])} | {_ms(r['p95'])} | {r['queries']} |")
     out.append(f"\nDetail: admin / ours = {_x(d['ratio'])}.")
@@ -62,15 +68,18 @@ def tables(results):
         out.append(f"| {size} | {counts['default']} | {counts['status filter']} |")
 
     out.append("\n### Growth: page 1 of the list, and the detail page (in-process, median ms)\n")
-    out.append("| orders | list ours | list admin | admin / ours | list queries ours / admin "
-               "| detail ours | detail admin | detail p95 ours |")  # fmt: skip
+    out.append(
+        "| orders | list ours | list admin | admin / ours | list queries ours / admin "
+        "| detail ours | detail admin | detail p95 ours |"
+    )
     out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, g in sorted(results["growth"].items(), key=lambda kv: int(kv[0])):
         li, de = g["list"], g["detail"]
         out.append(
             f"| {int(size):,} | {_ms(li['ours']['median'])} | {_ms(li['theirs']['median'])} | "
             f"{_x(li['ratio'])} | {li['queries_ours']} / {li['queries_theirs']} | "
-            f"{_ms(de['ours']['median'])} | {_ms(de['theirs']['median'])} | {_ms(de['ours']['p95'])} |"
+            f"{_ms(de['ours']['median'])} | {_ms(de['theirs']['median'])} | "
+            f"{_ms(de['ours']['p95'])} |"
         )
 
     a = results["actions"]
@@ -88,20 +97,25 @@ def tables(results):
         out.append(f"\n(checkout not run)\n\n{results['summary_line']}\n")
         return "\n".join(out)
     out.append(
-        f"\n### Checkout over HTTP (gunicorn, {c['workers']} sync workers; locust) vs bare psycopg\n\n"
-        f"{c['rounds']} rounds × {c['seconds_per_round']} s per side and level, alternating; medians "
+        f"\n### Checkout over HTTP (gunicorn, {c['workers']} sync workers; locust) "
+        "vs bare psycopg\n\n"
+        f"{c['rounds']} rounds × {c['seconds_per_round']} s per side and level, alternating; "
+        "medians "
         "of the rounds. Latency of ours is the whole checkout (2 cart adds, checkout page, "
         "order POST); of the raw script, one transaction.\n"
     )
-    out.append("| clients | ours orders/s | ours p50 ms | ours p95 ms | POST p95 ms | errors "
-               "| raw orders/s | raw p50 ms | raw p95 ms | raw errors | ours / raw |")  # fmt: skip
+    out.append(
+        "| clients | ours orders/s | ours p50 ms | ours p95 ms | POST p95 ms | errors "
+        "| raw orders/s | raw p50 ms | raw p95 ms | raw errors | ours / raw |"
+    )
     out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for users, lv in c["levels"].items():
         raw = lv["raw"] or {}
         out.append(
             f"| {users} | {lv['ours']['orders_per_s']:.1f} | {_ms(lv['ours']['p50_ms'])} | "
-            f"{_ms(lv['ours']['p95_ms'])} | {_ms(lv['ours']['place_p95_ms'])} | {lv['ours_errors']} | "
-            f"{_ms(raw.get('orders_per_s'))} | {_ms(raw.get('p50_ms'))} | {_ms(raw.get('p95_ms'))} | "
+            f"{_ms(lv['ours']['p95_ms'])} | {_ms(lv['ours']['place_p95_ms'])} | "
+            f"{lv['ours_errors']} | {_ms(raw.get('orders_per_s'))} | {_ms(raw.get('p50_ms'))} | "
+            f"{_ms(raw.get('p95_ms'))} | "
             f"{lv['raw_errors']} | {_x(lv['ratio'])} |"
         )
     s, sc = c["sell_out"], c["stock_check"]
@@ -145,8 +159,11 @@ def plot(results, path):
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"Cost vs order count (PostgreSQL, in-process, {results['machine'].get('cpus')} CPUs)"
-                 if results["database"].startswith("postgres") else "Cost vs order count")  # fmt: skip
+    fig.suptitle(
+        f"Cost vs order count (PostgreSQL, in-process, {results['machine'].get('cpus')} CPUs)"
+        if results["database"].startswith("postgres")
+        else "Cost vs order count"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

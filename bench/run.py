@@ -63,9 +63,12 @@ def log(message):
 
 
 def database_url(args):
-    return args.database_url or os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
-        "DATABASE_URL"
-    ) or DEFAULT_URL  # fmt: skip
+    return (
+        args.database_url
+        or os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or DEFAULT_URL
+    )
 
 
 def ensure_database(url):
@@ -154,14 +157,18 @@ def main(argv=None):
         and "bench" not in str(connection.settings_dict["NAME"])
         and not args.reset_ok
     ):
-        log("bench: this database already holds orders and its name has no 'bench' in it; "
-            "refusing to empty it (pass --reset-ok if it is a scratch database).")  # fmt: skip
+        log(
+            "bench: this database already holds orders and its name has no 'bench' in it; "
+            "refusing to empty it (pass --reset-ok if it is a scratch database)."
+        )
         return 2
     # Production settings use the manifest storage: pages need the collected static files.
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT, env=server_env(url), check=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=server_env(url),
+        check=True,
+    )
     pages.configure_admin_page_size()
     root = pages.bench_superuser()
     results = {
@@ -183,10 +190,10 @@ def main(argv=None):
         results["seed_seconds"][size] = seed(size)
         log(f"  seeded {size} orders in {results['seed_seconds'][size]:.1f} s")
         results["growth"][size] = pages.growth_point(root, **plan["growth"])
-        g = results["growth"][size]
-        log(f"  {size:>7} orders: list {g['list']['ours']['median']:.1f} ms vs admin "
-            f"{g['list']['theirs']['median']:.1f} ms; detail {g['detail']['ours']['median']:.1f} ms "
-            f"vs admin {g['detail']['theirs']['median']:.1f} ms")  # fmt: skip
+        for page in ("list", "detail"):
+            r = results["growth"][size][page]
+            times = f"{r['ours']['median']:.1f} ms (admin {r['theirs']['median']:.1f} ms)"
+            log(f"  {size:>7} orders: {page} {times}")
     total = plan["sizes"][-1]
     results["orders"] = total
 
@@ -195,13 +202,15 @@ def main(argv=None):
     results["search_terms"] = terms
     results["lists"] = pages.run_list_comparisons(root, terms, total, **plan["pages"])
     for name, r in results["lists"].items():
-        log(f"  list {name}: ours {r['ours']['median']:.1f} ms, admin {r['theirs']['median']:.1f} ms, "
-            f"ratio {r['ratio']:.2f}, queries {r['queries_ours']}/{r['queries_theirs']}")  # fmt: skip
+        times = f"ours {r['ours']['median']:.1f} ms, admin {r['theirs']['median']:.1f} ms"
+        log(f"  list {name}: {times}, ratio {r['ratio']:.2f}")
     sample = pages.sample_orders(plan["detail_orders"])
     results["detail"] = pages.run_detail_comparison(root, sample, **plan["pages"])
     results["detail"]["orders"] = len(sample)
-    log(f"  detail: ours p95 {results['detail']['ours']['p95']:.1f} ms, admin p95 "
-        f"{results['detail']['theirs']['p95']:.1f} ms")  # fmt: skip
+    log(
+        f"  detail: ours p95 {results['detail']['ours']['p95']:.1f} ms, admin p95 "
+        f"{results['detail']['theirs']['p95']:.1f} ms"
+    )
     results["member"] = pages.run_member_pages(**plan["pages"])
     for name, r in results["member"].items():
         log(f"  {name}: p95 {r['p95']:.1f} ms, {r['queries']} queries")
@@ -214,7 +223,8 @@ def main(argv=None):
     results["actions"] = actions.run(**plan["actions"])
     for name, r in results["actions"].items():
         log(
-            f"  {name}: {r['ours']['per_s']:.1f}/s through the services, {r['raw']['per_s']:.1f}/s bare"
+            f"  {name}: {r['ours']['per_s']:.1f}/s through the services, "
+            f"{r['raw']['per_s']:.1f}/s bare"
         )
 
     # 4. Checkout over HTTP vs the bare-psycopg limit.
@@ -263,8 +273,8 @@ def summary_line(results):
         level = c["levels"].get(8) or c["levels"][max(c["levels"])]
     checkout_ratio = level["ratio"] if level else math.nan
     return (
-        f"bench: list_vs_admin={list_ratio:.2f} detail_ms_p95={results['detail']['ours']['p95']:.1f} "
-        f"checkout_vs_raw={checkout_ratio:.2f}"
+        f"bench: list_vs_admin={list_ratio:.2f} "
+        f"detail_ms_p95={results['detail']['ours']['p95']:.1f} checkout_vs_raw={checkout_ratio:.2f}"
     )
 
 

@@ -187,10 +187,15 @@ class Order(FSMModelMixin, models.Model):
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(condition=Q(version__gte=1), name="order_version_positive"),
         ]
+        # The back-office list sorts newest first with the primary key as tie-break
+        # (``ordering``); with ``id`` in the index a page deep in the list is found by an
+        # index-only scan (bench/, docs/benchmarks.md). Search indexes (trigram, PostgreSQL
+        # only) live in migration 0003 because SQLite cannot build them.
         indexes = [
-            models.Index(fields=["status", "-placed_at"], name="order_status_placed_idx"),
+            models.Index(fields=["-placed_at", "-id"], name="order_placed_id_idx"),
+            models.Index(fields=["status", "-placed_at", "-id"], name="order_status_placed_id_idx"),
             models.Index(
-                fields=["payment_status", "-placed_at"], name="order_paystatus_placed_idx"
+                fields=["payment_status", "-placed_at", "-id"], name="order_paystatus_placed_id_idx"
             ),
             models.Index(fields=["customer", "-placed_at"], name="order_customer_placed_idx"),
             models.Index(fields=["assigned_to", "status"], name="order_assignee_status_idx"),

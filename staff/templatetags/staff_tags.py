@@ -1,27 +1,20 @@
 """Template filters for the back office: money, waiting times, people."""
 
-from decimal import Decimal, InvalidOperation
-
 from django import template
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import ngettext
+
+from mall.templatetags.shop import money as money_format
 
 register = template.Library()
 
 
 def format_money(value):
-    """Return a ``Decimal`` amount as ``"CNY 1,280.50"`` (two decimals, shop currency).
+    """Return a ``Decimal`` amount as ``"1,280.50 CNY"``: the storefront's ``money`` format.
 
     ``None`` and values that are not numbers give ``""``.
     """
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return ""
-    return f"{settings.MALL_CURRENCY} {amount:,.2f}"
+    return money_format(value)
 
 
 def waiting_label(since, now=None):
@@ -51,7 +44,7 @@ def person(user):
 
 @register.filter
 def money(value):
-    """``{{ order.total|money }}`` → ``CNY 128.50``."""
+    """``{{ order.total|money }}`` → ``128.50 CNY``."""
     return format_money(value)
 
 
