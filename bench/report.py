@@ -27,7 +27,10 @@ def tables(results):
         f"Machine: {m.get('cpu', '?')}, {m.get('cpus')} CPUs, {m.get('memory_gb')} GB; "
         f"{m.get('platform')}; Python {m.get('python')}, Django {m.get('django')}, "
         f"{m.get('gunicorn', 'gunicorn ?')}, locust {m.get('locust')}, psycopg {m.get('psycopg')}; "
-        f"{results.get('server_version', '')}."
+        f"{results.get('server_version', '')}.  \n"
+        "Load average (1, 5, 15 min) at start: "
+        f"{', '.join(f'{x:.2f}' for x in results.get('load_at_start', []))}; at end: "
+        f"{', '.join(f'{x:.2f}' for x in results.get('load_at_end', []))}."
     )
 
     out.append("\n### Staff order list vs the Django admin changelist (in-process, ms)\n")

@@ -176,6 +176,7 @@ def main(argv=None):
         "mode": "quick" if args.quick else "full",
         "database": connection.vendor + ":" + str(connection.settings_dict["NAME"]),
         "machine": machine(),
+        "load_at_start": os.getloadavg(),
         "plan": plan,
         "growth": {},
         "seed_seconds": {},
@@ -233,6 +234,7 @@ def main(argv=None):
     else:
         results["checkout"] = checkout.run(url, log=log, **plan["checkout"])
 
+    results["load_at_end"] = os.getloadavg()
     failures = check(results, quick=args.quick)
     results["summary_line"] = summary_line(results)
     results["failures"] = failures

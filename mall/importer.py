@@ -89,6 +89,7 @@ _SLUG_MAX = Product._meta.get_field("slug").max_length
 _CATEGORY_NAME_MAX = Category._meta.get_field("name").max_length
 _MAX_PRICE = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
 _CENT = Decimal("0.01")
+_MAX_INT = 2_147_483_647  # the largest integer every database's integer column holds
 _INJECTION_TRIGGERS = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
@@ -244,6 +245,8 @@ def _stock(value):
         raise RowError(_("unparseable stock %(value)r") % {"value": value})
     if number < 0:
         raise RowError(_("negative stock %(value)s") % {"value": value})
+    if number > _MAX_INT:
+        raise RowError(_("stock %(value)s is too large") % {"value": value})
     return int(number)
 
 
@@ -366,6 +369,10 @@ def _chain(first, rest):
 
 def _parse(line, values, attributes, extra):
     """Convert one row's cells to a :class:`_Row`; raise :class:`RowError` on bad data."""
+    cells = [*values.values(), *(v for parts in attributes.values() for v in parts.values())]
+    if any("\x00" in cell for cell in cells):
+        # No database text column can hold NUL (PostgreSQL refuses it outright).
+        raise RowError(_("the row contains a NUL character"))
     kind = _kind(values["type"]) if values["type"] else SIMPLE
     row = _Row(line=line, kind=kind, sku=values["sku"], wc_id=values["id"])
     if kind in (GROUPED, EXTERNAL):
@@ -431,6 +438,8 @@ def _parse(line, values, attributes, extra):
         raise RowError(
             _("unparseable position %(value)r") % {"value": values["position"]}
         ) from None
+    if abs(row.position) > _MAX_INT:
+        raise RowError(_("position %(value)s is too large") % {"value": values["position"]})
     if kind == VARIATION:
         parent = values["parent"]
         if not parent:

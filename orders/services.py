@@ -284,7 +284,8 @@ def _reserve(products, deltas):
             short[product.sku] = product.stock
     if short:
         names = ", ".join(
-            f"{products[pid].display_name} ({short[products[pid].sku]} left)"
+            _("%(name)s (%(n)d left)")
+            % {"name": products[pid].display_name, "n": short[products[pid].sku]}
             for pid in deltas
             if products[pid].sku in short
         )

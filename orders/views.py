@@ -41,9 +41,16 @@ MAX_TOKENS = 20  # open checkout pages (tabs) per session whose token stays vali
 
 
 def _safe_next(request, url):
-    """``url`` if it points back into this site, else ``None``."""
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """``url`` if it is a path on this site (``/…``), else ``None``.
+
+    Only paths: ``redirect()`` would take any other word for a URL name and fail.
+    """
+    if (
+        url
+        and url.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return url
     return None

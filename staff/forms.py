@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from orders import services
@@ -27,9 +28,14 @@ def _textarea(rows=3, placeholder=None):
     return forms.Textarea(attrs=attrs)
 
 
+def _amount_label():
+    return _("Amount (%(currency)s)") % {"currency": settings.MALL_CURRENCY}
+
+
 def _amount_field(help_text=""):
     return forms.DecimalField(
-        label=_("Amount (%(currency)s)") % {"currency": settings.MALL_CURRENCY},
+        # Lazy: the form class is built at import time, before a request picks a language.
+        label=lazy(_amount_label, str)(),
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),

@@ -84,3 +84,27 @@ def login(client):
 def _fast_password_hasher(settings):
     """Hash test passwords cheaply: PBKDF2's cost is for production, not for the suite."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- Hypothesis (property-based tests in tests/security) --------------------------------------
+# "ci" (the default) runs a fixed set of examples per test, the same on every run, so the
+# suite is repeatable and the whole Hypothesis part stays under a minute per database.
+# HYPOTHESIS_PROFILE=explore draws many fresh examples each run, to hunt for new bugs.
+import os as _os  # noqa: E402
+
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile(
+    "ci",
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+_hypothesis_settings.register_profile(
+    "explore", parent=_hypothesis_settings.get_profile("ci"), max_examples=300, derandomize=False
+)
+_hypothesis_settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))

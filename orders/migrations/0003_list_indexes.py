@@ -6,7 +6,8 @@
    the list — is found by an index-only scan.
 2. PostgreSQL only: trigram (pg_trgm) GIN indexes for the list's search, which matches
    order number, recipient and phone on the order and the member's e-mail "in part"
-   (``UPPER(col) LIKE UPPER('%term%')``, Django's ``icontains``). They are not in
+   (``UPPER(col) LIKE UPPER('%term%')``, Django's ``icontains``), and a phone's digits
+   without spaces or dashes. They are not in
    ``Order.Meta.indexes`` because SQLite cannot build them (and one is on the user
    table); without pg_trgm (no privilege to create the extension) the step is skipped
    with a warning and search still works, by a full scan.
@@ -25,6 +26,12 @@ TRIGRAM_INDEXES = [
     ("orders.Order", "order_number_trgm_idx", 'UPPER("number"::text)'),
     ("orders.Order", "order_recipient_trgm_idx", 'UPPER("recipient"::text)'),
     ("orders.Order", "order_phone_trgm_idx", 'UPPER("phone"::text)'),
+    # The phone's digits alone, as the list's search compares them (staff/filters.py).
+    (
+        "orders.Order",
+        "order_phone_digits_trgm_idx",
+        """(REPLACE(REPLACE(REPLACE(REPLACE("phone", ' ', ''), '-', ''), '(', ''), ')', '')::text)""",
+    ),
     ("user", "user_email_trgm_idx", 'UPPER("email"::text)'),
 ]
 

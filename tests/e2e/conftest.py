@@ -90,3 +90,34 @@ def screenshot():
         return path
 
     return _shot
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so fixtures can see whether the test passed."""
+    report = yield
+    setattr(item, f"e2e_report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def actor(open_context, request):
+    """Return a function making an ``Actor`` (own browser context) named ``name``.
+
+    After a passing test, fails if any page an actor landed on escaped the accessibility
+    audit (every navigation must go through ``Actor.goto`` / ``Actor.click``).
+    """
+    from tests.e2e.helpers import Actor
+
+    actors = []
+
+    def _actor(name):
+        person = Actor(name, open_context())
+        actors.append(person)
+        return person
+
+    yield _actor
+    report = getattr(request.node, "e2e_report_call", None)
+    if report is not None and report.passed:
+        missed = {person.name: person.unaudited() for person in actors if person.unaudited()}
+        assert not missed, f"pages visited without the accessibility audit: {missed}"

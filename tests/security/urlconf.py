@@ -70,4 +70,3 @@ def fill(namespace, name, route, world):
     path = _GROUP.sub(value, route)  # regex groups first: they contain <name> too
     path = _CONVERTER.sub(value, path)
     return "/" + path
-
