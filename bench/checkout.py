@@ -305,6 +305,45 @@ def http_round(server, fixtures, users, seconds, workdir):
 # --- the limit: bare psycopg -------------------------------------------------------------------
 
 
+def service_round(fixtures, seconds):
+    """``services.place_order`` called in this process by one thread: checkout minus HTTP.
+
+    The same orders as the other sides (two products, one unit each, cash on delivery),
+    with the member's e-mail rendered (dummy backend) as after a real checkout.
+    """
+    from orders import services
+
+    rng = random.Random(7)
+    latencies, errors = [], []
+    started = time.monotonic()
+    deadline = started + seconds
+    while time.monotonic() < deadline:
+        lines = [(p, 1) for p in rng.sample(fixtures["products"], 2)]
+        t0 = time.perf_counter()
+        try:
+            services.place_order(
+                rng.choice(fixtures["members"]),
+                lines=lines,
+                address=ADDRESS,
+                payment_method="cod",
+                checkout_token=secrets.token_urlsafe(32),
+            )
+        except Exception as exc:  # noqa: BLE001 - counted and reported
+            errors.append(repr(exc))
+            continue
+        latencies.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.monotonic() - started
+    return {
+        "orders": len(latencies),
+        "seconds": elapsed,
+        "orders_per_s": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) if latencies else float("nan"),
+        "p95_ms": percentile(latencies, 95),
+        "errors": len(errors),
+        "error_samples": errors[:3],
+    }
+
+
 def _insert_sql(model, columns):
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
@@ -508,6 +547,21 @@ def run(database_url, *, levels, rounds, seconds, workdir=None, log=print):
     fixtures = prepare(max(levels) * 2)
     workers = gunicorn_workers()
     results = {"workers": workers, "levels": {}, "seconds_per_round": seconds, "rounds": rounds}
+    results["orders_before"] = Order.objects.count()
+    if postgres:
+        # The service alone (no HTTP, one thread) against the limit at one client.
+        service, raw = [], []
+        for r in range(rounds):
+            for side in ("raw", "service") if r % 2 == 0 else ("service", "raw"):
+                if side == "service":
+                    service.append(service_round(fixtures, seconds))
+                else:
+                    raw.append(raw_round(database_url, fixtures, 1, seconds))
+            log(
+                f"    place_order in-process round {r + 1}: "
+                f"{service[-1]['orders_per_s']:.1f} orders/s (raw {raw[-1]['orders_per_s']:.1f})"
+            )
+        results["service_vs_raw"] = _level_summary(service, raw)
     with Gunicorn(database_url, workers, Path(workdir) / "gunicorn.log") as server:
         for users in levels:
             ours, raw = [], []
@@ -530,6 +584,7 @@ def run(database_url, *, levels, rounds, seconds, workdir=None, log=print):
         results["sell_out"] = sell_out(
             server, fixtures, 16 if max(levels) >= 16 else max(levels), min(seconds, 8), workdir
         )
+    results["orders_after"] = Order.objects.count()
     results["stock_check"] = stock_agrees(fixtures)
     results["at"] = timezone.now().isoformat()
     return results
@@ -537,7 +592,7 @@ def run(database_url, *, levels, rounds, seconds, workdir=None, log=print):
 
 def _level_summary(ours, raw):
     def med(rows, key):
-        values = [r[key] for r in rows]
+        values = [r[key] for r in rows if key in r]
         return statistics.median(values) if values else float("nan")
 
     summary = {

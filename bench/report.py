@@ -121,6 +121,19 @@ def tables(results):
             f"{_ms(raw.get('p95_ms'))} | "
             f"{lv['raw_errors']} | {_x(lv['ratio'])} |"
         )
+    sv = c.get("service_vs_raw")
+    if sv:
+        out.append(
+            f"\nWithout HTTP: `services.place_order` in-process, one thread: "
+            f"{sv['ours']['orders_per_s']:.1f} orders/s (p50 {_ms(sv['ours']['p50_ms'])} ms, "
+            f"p95 {_ms(sv['ours']['p95_ms'])} ms) vs bare psycopg, one client: "
+            f"{sv['raw']['orders_per_s']:.1f} orders/s (p50 {_ms(sv['raw']['p50_ms'])} ms); "
+            f"ratio {_x(sv['ratio'])}, errors {sv['ours_errors']} / {sv['raw_errors']}."
+        )
+    out.append(
+        f"\nOrders in the database before the checkout runs: {c.get('orders_before', 0):,}; "
+        f"after: {c.get('orders_after', 0):,} (both sides' orders stay)."
+    )
     s, sc = c["sell_out"], c["stock_check"]
     out.append(
         f"\nSell-out race: {s['stock_before']} units, {s['sold']} sold, "

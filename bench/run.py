@@ -257,9 +257,11 @@ def check(results, *, quick):
             failures.append(f"oversold: {s}")
         if s["units_on_orders"] + s["stock_after"] != s["stock_before"]:
             failures.append(f"sell-out stock does not add up: {s}")
-        errors = (
-            sum(lv["ours_errors"] + lv["raw_errors"] for lv in c["levels"].values()) + s["errors"]
-        )
+        levels = [
+            *c["levels"].values(),
+            *([c["service_vs_raw"]] if c.get("service_vs_raw") else []),
+        ]
+        errors = sum(lv["ours_errors"] + lv["raw_errors"] for lv in levels) + s["errors"]
         if errors:
             failures.append(f"{errors} checkout errors")
     return failures

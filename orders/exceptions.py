@@ -55,6 +55,14 @@ class InsufficientStock(OrderError):
     default_message = _("Sorry, some items are out of stock.")
 
 
+class TotalChanged(OrderError):
+    """The order's total differs from the one the member was shown (a price or the cart
+    changed meanwhile); ``details["total"]`` is the new total."""
+
+    code = "total_changed"
+    default_message = _("The total changed since the page was shown. Please check it again.")
+
+
 class InvalidInput(OrderError):
     """The arguments were malformed (bad quantity, amount, reference, assignee ...)."""
 

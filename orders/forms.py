@@ -152,8 +152,18 @@ class CheckoutForm(DeliveryFormMixin):
     """The checkout form; ``checkout_token`` is the one-time token issued with the page."""
 
     checkout_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    # The total the page showed: the order is placed only for that amount.
+    expected_total = forms.DecimalField(
+        max_digits=12, decimal_places=2, required=False, widget=forms.HiddenInput
+    )
 
-    field_order = [*ADDRESS_FIELDS, "payment_method", "note", "checkout_token"]
+    field_order = [*ADDRESS_FIELDS, "payment_method", "note", "checkout_token", "expected_total"]
+
+    def clean(self):
+        # A mangled hidden total is no reason to refuse: place at the current total then.
+        if self.errors.pop("expected_total", None):
+            self.cleaned_data["expected_total"] = None
+        return super().clean()
 
 
 class OrderEditForm(DeliveryFormMixin):

@@ -8,12 +8,14 @@ checks, stock, events and notifications around them. Rules come from DESIGN.md's
 state tables.
 """
 
+import dataclasses
 import secrets
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
@@ -228,6 +230,35 @@ class Order(FSMModelMixin, models.Model):
         paid, refunded = sums[Payment.Kind.PAYMENT], sums[Payment.Kind.REFUND]
         return paid, refunded, paid - refunded
 
+    def money_position(self, paid=None, refunded=None):
+        """Where the order stands in money: a ``MoneyPosition`` of ``Decimal`` amounts.
+
+        ``paid`` and ``refunded`` (payments and refunds in force) are read from the ledger
+        unless given (lists annotate them: ``selectors.with_net_received``).
+
+        - ``due``: what is still to collect, ``total - paid``; a refund is money returned
+          for a reason (goods back, a discount), not an amount to collect again; nothing is
+          due on a cancelled or invalid order.
+        - ``credit``: money held beyond what the order needs, to pay back: ``net - total``,
+          or all of ``net`` on a cancelled or invalid order.
+        """
+        if paid is None or refunded is None:
+            paid, refunded, _net = self.money_summary()
+        net = paid - refunded
+        zero = Decimal("0.00")
+        if self.status in (Status.CANCELLED, Status.INVALID):
+            return MoneyPosition(paid, refunded, net, zero, max(net, zero))
+        return MoneyPosition(
+            paid, refunded, net, max(self.total - paid, zero), max(net - self.total, zero)
+        )
+
+    @property
+    def cash_to_collect(self):
+        """Cash the courier collects on delivery (``Decimal``), ``None`` for prepaid orders."""
+        if self.is_prepaid:
+            return None
+        return self.money_position().due
+
     def payment_status_for(self, net, any_refund):
         """The payment status that ``net`` money held implies (DESIGN: payment status rules).
 
@@ -348,6 +379,17 @@ class Order(FSMModelMixin, models.Model):
     def void_entry(self, *, new_status, **kwargs):
         """A mistaken ledger entry was voided; the status returns to what the rest implies."""
         return new_status
+
+
+@dataclasses.dataclass(frozen=True)
+class MoneyPosition:
+    """``Order.money_position()``: paid, refunded, net held, still due, credit to pay back."""
+
+    paid: Decimal
+    refunded: Decimal
+    net: Decimal
+    due: Decimal
+    credit: Decimal
 
 
 ADDRESS_FIELDS = ("recipient", "phone", "region", "city", "address_line", "postcode")
@@ -479,8 +521,10 @@ class Payment(models.Model):
         ordering = ["recorded_at", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # One bank / receipt number counts once per order, whatever its case.
             models.UniqueConstraint(
-                fields=["order", "reference"],
+                F("order"),
+                Lower("reference"),
                 condition=Q(voided_at__isnull=True),
                 name="payment_reference_unique_per_order",
             ),

@@ -75,8 +75,19 @@ def deliveries_for(user):
 
 
 def member_timeline(order):
-    """The events the member may see on their own order, oldest first."""
-    return order.events.filter(kind__in=OrderEvent.MEMBER_VISIBLE).order_by("created_at", "pk")
+    """The events the member may see on their own order, oldest first.
+
+    A payment or refund entry that finance later voided (a mistake) is left out, so the
+    member's history agrees with the money shown as received.
+    """
+    voided = {
+        str(pk)
+        for pk in order.payments.filter(voided_at__isnull=False).values_list("pk", flat=True)
+    }
+    events = order.events.filter(kind__in=OrderEvent.MEMBER_VISIBLE).order_by("created_at", "pk")
+    if not voided:
+        return events
+    return [event for event in events if str(event.data.get("payment_id")) not in voided]
 
 
 def staff_timeline(order):
@@ -134,6 +145,16 @@ def queue_definitions():
             "roles": {FINANCE, ORDER_ADMINS},
             "query": "queue=awaiting_cod_collection&sort=placed_at",
         },
+        {
+            "key": "refund_due",
+            "label": _("Cancelled or invalid orders holding money (refund due)"),
+            "q": Q(
+                status__in=[Status.CANCELLED, Status.INVALID],
+                payment_status__in=[PaymentStatus.PAID, PaymentStatus.PARTIALLY_PAID],
+            ),
+            "roles": {FINANCE, ORDER_ADMINS},
+            "query": "queue=refund_due&sort=placed_at",
+        },
     ]
 
 
@@ -171,44 +192,35 @@ def status_counts(queryset):
 
 
 def with_net_received(queryset):
-    """Annotate each order of ``queryset`` with ``net_received`` (``Decimal``, 0.00 if none).
+    """Annotate each order of ``queryset`` with its ledger totals (``Decimal``, 0.00 if none).
 
-    Net received = payments minus refunds among the ledger entries in force (not voided),
-    the same rule as ``Order.money_summary``, computed in SQL as a correlated subquery so a
-    list of orders costs no query per row. Used by the back-office deliveries list and CSV
-    export.
+    ``paid_received`` (payments in force), ``refunded_amount`` (refunds in force) and
+    ``net_received`` (their difference): the same rule as ``Order.money_summary``, computed
+    in SQL as correlated subqueries so a list of orders costs no query per row. Pass the
+    first two to ``Order.money_position``.
     """
     from decimal import Decimal
 
-    from django.db.models import (
-        Case,
-        DecimalField,
-        F,
-        OuterRef,
-        Subquery,
-        Sum,
-        Value,
-        When,
-    )
+    from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
     from django.db.models.functions import Coalesce
 
     from orders.models import Payment
 
     money = DecimalField(max_digits=14, decimal_places=2)
-    signed = Case(
-        When(kind=Payment.Kind.REFUND, then=-F("amount")),
-        default=F("amount"),
-        output_field=money,
-    )
-    net = (
-        Payment.objects.filter(order=OuterRef("pk"), voided_at__isnull=True)
-        .order_by()
-        .values("order")
-        .annotate(net=Sum(signed))
-        .values("net")[:1]
-    )
-    return queryset.annotate(
-        net_received=Coalesce(
-            Subquery(net, output_field=money), Value(Decimal("0.00")), output_field=money
+
+    def total_of(kind):
+        entries = (
+            Payment.objects.filter(order=OuterRef("pk"), voided_at__isnull=True, kind=kind)
+            .order_by()
+            .values("order")
+            .annotate(total=Sum("amount"))
+            .values("total")[:1]
         )
-    )
+        return Coalesce(
+            Subquery(entries, output_field=money), Value(Decimal("0.00")), output_field=money
+        )
+
+    return queryset.annotate(
+        paid_received=total_of(Payment.Kind.PAYMENT),
+        refunded_amount=total_of(Payment.Kind.REFUND),
+    ).annotate(net_received=F("paid_received") - F("refunded_amount"))

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from mall.models import Product
+from mall.templatetags.shop import money
 from orders import notifications
 from orders.exceptions import (
     DuplicateReference,
@@ -31,6 +32,7 @@ from orders.exceptions import (
     InvalidInput,
     NotPermitted,
     StaleOrder,
+    TotalChanged,
     TransitionNotAllowed,
 )
 from orders.models import (
@@ -90,7 +92,7 @@ def clean_address(address):
         value = "" if value is None else str(value).strip()
         if "\x00" in value:
             errors[field] = _("Contains characters that are not allowed.")
-        elif not value and field != "postcode":
+        elif _is_blank(value) and field != "postcode":
             errors[field] = _("This field is required.")
         elif len(value) > limits[field]:
             errors[field] = _("At most %(n)d characters.") % {"n": limits[field]}
@@ -114,9 +116,17 @@ def clean_address(address):
     return cleaned
 
 
+# Zero-width and byte-order marks: invisible, so a field holding only these is empty.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _is_blank(value):
+    return not value.translate(INVISIBLE).strip()
+
+
 def _clean_text(value, label, *, required=False, max_length=MAX_TEXT):
     value = "" if value is None else str(value).strip()
-    if required and not value:
+    if required and _is_blank(value):
         raise InvalidInput(_("%(label)s is required.") % {"label": label})
     if len(value) > max_length:
         raise InvalidInput(
@@ -173,7 +183,9 @@ def _clean_amount(amount):
         amount = Decimal(str(amount).strip()) if not isinstance(amount, Decimal) else amount
     except (InvalidOperation, ValueError):
         raise InvalidInput(_("Enter an amount such as 128.50.")) from None
-    if not amount.is_finite() or amount <= 0:
+    if not amount.is_finite() or amount.as_tuple().exponent > 0:
+        raise InvalidInput(_("Enter an amount such as 128.50."))
+    if amount <= 0:
         raise InvalidInput(_("The amount must be more than zero."))
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput(_("Amounts have at most two decimal places."))
@@ -516,7 +528,9 @@ def may_ever(actor, action):
 # --- the actions -------------------------------------------------------------------------------
 
 
-def place_order(actor, *, lines, address, payment_method, note="", checkout_token=None):
+def place_order(
+    actor, *, lines, address, payment_method, note="", checkout_token=None, expected_total=None
+):
     """Place an order for ``actor`` (a signed-in member) and reserve its stock.
 
     ``lines``: list of ``(Product, quantity)`` pairs, quantity a positive int up to
@@ -524,7 +538,9 @@ def place_order(actor, *, lines, address, payment_method, note="", checkout_toke
     the address fields (see ``clean_address``). ``payment_method``: ``cod``,
     ``bank_transfer`` or ``postal_remittance``. ``checkout_token``: optional one-time
     token of the checkout form; placing again with the same token returns the order it
-    made instead of a second one (double submit).
+    made instead of a second one (double submit). ``expected_total``: optional ``Decimal``
+    total the member was shown; if prices or the cart changed so the total differs,
+    ``TotalChanged`` is raised and nothing is placed.
 
     Unit prices are the products' current prices, copied onto the lines. Raises
     ``NotPermitted`` (anonymous), ``InvalidInput`` (bad lines, address, method, note, or
@@ -565,6 +581,16 @@ def place_order(actor, *, lines, address, payment_method, note="", checkout_toke
                 for pid, qty in wanted.items()
             ]
             subtotal, fee, total = totals_for(quantize(price * qty) for _p, qty, price in priced)
+            if expected_total is not None and Decimal(expected_total) != total:
+                raise TotalChanged(
+                    _(
+                        "The total changed from %(old)s to %(new)s since the page was shown "
+                        "(a price or your cart changed). Please check the order and place it "
+                        "again."
+                    )
+                    % {"old": money(expected_total), "new": money(total)},
+                    details={"total": total},
+                )
             order = Order(
                 customer=actor,
                 payment_method=payment_method,
@@ -952,7 +978,8 @@ def _payment_data(payment, net):
 
 
 def _create_entry(order, reference, **fields):
-    if order.payments.filter(reference=reference, voided_at__isnull=True).exists():
+    # "RC-1" and "rc-1" are one bank or receipt number: compared without case.
+    if order.payments.filter(reference__iexact=reference, voided_at__isnull=True).exists():
         raise DuplicateReference(
             _("Reference %(ref)s is already recorded for this order: it would be counted twice.")
             % {"ref": reference}
@@ -1029,7 +1056,8 @@ def record_refund(actor, order, *, amount, reference, note=""):
         _paid, _refunded, net = order.money_summary()
         if amount > net:
             raise InvalidInput(
-                _("A refund cannot exceed the money held for the order (%(net)s).") % {"net": net},
+                _("A refund cannot exceed the money held for the order (%(net)s).")
+                % {"net": money(net)},
                 code="refund_too_large",
             )
         before = _state(order)

@@ -246,6 +246,7 @@ class CheckoutView(LoginRequiredMixin, View):
                     payment_method=form.cleaned_data["payment_method"],
                     note=form.cleaned_data["note"],
                     checkout_token=token,
+                    expected_total=form.cleaned_data.get("expected_total"),
                 )
             except OrderError as error:
                 add_service_errors(form, error)
@@ -507,14 +508,9 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
             and order.payment_status in (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
             and order.status in (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
         )
-        received = Decimal("0.00")
-        if order.payment_status != PaymentStatus.UNPAID:
-            received = max(order.money_summary()[2], Decimal("0.00"))
-        cash_due = (
-            order.payment_method == PaymentMethod.COD
-            and order.payment_status != PaymentStatus.PAID
-            and order.status not in (Status.CANCELLED, Status.INVALID)
-        )
+        position = order.money_position()
+        received = max(position.net, Decimal("0.00"))
+        cash_due = order.payment_method == PaymentMethod.COD and position.due > 0
         context.update(
             order=order,
             cash_due=cash_due,
@@ -528,7 +524,7 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
             if may_change or order.status not in (Status.CONFIRMED, Status.ALLOCATED)
             else _explain(LOCKED_EXPLANATIONS, order),
             received=received,
-            amount_due=max(order.total - received, Decimal("0.00")),
+            amount_due=position.due,
             awaiting_prepayment=awaiting_prepayment,
             payment_details=_payment_details(order.payment_method),
         )

@@ -367,7 +367,9 @@ class OrderExportView(StaffRequiredMixin, View):
                         _plain(order.shipping_fee),
                         _plain(order.total),
                         _plain(order.net_received),
-                        _plain(order.total - order.net_received),
+                        _plain(
+                            order.money_position(order.paid_received, order.refunded_amount).due
+                        ),
                         _cell(person(order.assigned_to)),
                         _cell(order.carrier),
                         _cell(order.tracking_number),
@@ -406,8 +408,8 @@ def detail_context(request, order, bound=None):
     user = request.user
     bound = bound or {}
     allowed = services.allowed_actions(user, order)
-    paid, refunded, net = order.money_summary()
-    balance = order.total - net
+    position = order.money_position()
+    net = position.net
     payments = list(order.payments.select_related("recorded_by", "voided_by"))
 
     stale = request.session.pop(STALE_SESSION_KEY % order.number, None)
@@ -418,7 +420,7 @@ def detail_context(request, order, bound=None):
         ),
         "allocate": lambda: staff_forms.AllocateForm(order=order),
         "ship": lambda: staff_forms.ShipForm(order=order),
-        "payment": lambda: staff_forms.PaymentForm(order=order, balance_due=balance),
+        "payment": lambda: staff_forms.PaymentForm(order=order, balance_due=position.due),
         "refund": lambda: staff_forms.RefundForm(order=order, net_received=net),
     }
     action_forms = {
@@ -431,11 +433,11 @@ def detail_context(request, order, bound=None):
         "lines": list(order.lines.all()),
         "payments": payments,
         "money": {
-            "paid": paid,
-            "refunded": refunded,
-            "net": net,
-            "balance_due": balance if balance > 0 else 0,
-            "credit_due": -balance if balance < 0 else 0,
+            "paid": position.paid,
+            "refunded": position.refunded,
+            "net": position.net,
+            "balance_due": position.due,
+            "credit_due": position.credit,
         },
         "allowed": allowed,
         "forms": action_forms,
@@ -755,11 +757,14 @@ def _with_delivery_facts(queryset):
     return selectors.with_net_received(queryset).prefetch_related("lines")
 
 
-def _amount_to_collect(order, net_received):
-    """Cash the courier collects: total minus net received for cash on delivery, else 0."""
+def _amount_to_collect(order):
+    """Cash the courier collects on delivery (``Order.money_position().due``); ``None`` if prepaid.
+
+    ``order`` carries the ledger totals of ``selectors.with_net_received``.
+    """
     if order.is_prepaid:
         return None
-    return max(order.total - net_received, 0)
+    return order.money_position(order.paid_received, order.refunded_amount).due
 
 
 class DeliveryListView(StaffRequiredMixin, TemplateView):
@@ -806,7 +811,7 @@ class DeliveryListView(StaffRequiredMixin, TemplateView):
             )
         )
         for order in to_deliver + shipped:
-            order.to_collect = _amount_to_collect(order, order.net_received)
+            order.to_collect = _amount_to_collect(order)
             order.ship_refusal = order.ship_form = None
             if order.status == Status.ALLOCATED:
                 try:
@@ -835,15 +840,15 @@ class OrderPrintView(StaffRequiredMixin, View):
 
     def get(self, request, number):
         order = order_for_staff(request, number)
-        _paid, _refunded, net = order.money_summary()
+        position = order.money_position()
         return render(
             request,
             "staff/order_print.html",
             {
                 "order": order,
                 "lines": list(order.lines.all()),
-                "net_received": net,
-                "to_collect": _amount_to_collect(order, net),
+                "net_received": position.net,
+                "to_collect": None if order.is_prepaid else position.due,
                 "printed_at": timezone.now(),
             },
         )

@@ -220,6 +220,7 @@ def test_bank_transfer_order_from_sign_up_to_shipment(actor, screenshot):
     expect(stale).to_contain_text(NEW_STREET)
     expect(stale).to_contain_text("quantity 2 → 3")
     expect(admin.page.locator(".staff-head .badge").first).to_have_text("Awaiting confirmation")
+    screenshot(admin.page, "08-order-detail-changed-meanwhile")
     # The typed call note survived; now the current version is confirmed.
     expect(admin.page.get_by_label("Call note")).to_have_value(
         "Spoke to Mei: address and items confirmed."

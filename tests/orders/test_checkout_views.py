@@ -282,3 +282,23 @@ def test_a_service_refusal_shows_on_the_form(login, member, product, monkeypatch
     assert response.context["checkout_token"] == token
     assert Order.objects.count() == 0
     assert client.session["cart"] == {str(product.pk): 1}
+
+
+def test_checkout_refused_when_total_changed_since_page_shown(client, member, settings):
+    """A price raised while the member looked at the checkout page places nothing."""
+    settings.MALL_FREE_SHIPPING_FROM = Decimal("1000.00")
+    item = ProductFactory(sku="SPK-1", price=Decimal("229.00"), stock=5)
+    client.force_login(member)
+    client.post(reverse("orders:cart-add"), {"product": item.pk, "quantity": 1})
+    page = client.get(reverse("orders:checkout"))
+    token = page.context["checkout_token"]
+    Product.objects.filter(pk=item.pk).update(price=Decimal("999.00"))
+    data = {**ADDRESS, "payment_method": "cod", "note": "", "checkout_token": token}
+    response = client.post(reverse("orders:checkout"), {**data, "expected_total": "239.00"})
+    assert response.status_code == 200
+    assert "The total changed from 239.00 CNY to 1,009.00 CNY" in response.content.decode()
+    assert Order.objects.count() == 0
+    assert Product.objects.get(pk=item.pk).stock == 5
+    response = client.post(reverse("orders:checkout"), {**data, "expected_total": "1009.00"})
+    assert response.status_code == 302
+    assert Order.objects.get().total == Decimal("1009.00")
