@@ -109,15 +109,16 @@ def tables(results):
     )
     out.append(
         "| clients | ours orders/s | ours p50 ms | ours p95 ms | POST p95 ms | errors "
-        "| raw orders/s | raw p50 ms | raw p95 ms | raw errors | ours / raw |"
+        "| locust CPU | raw orders/s | raw p50 ms | raw p95 ms | raw errors | ours / raw |"
     )
-    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for users, lv in c["levels"].items():
         raw = lv["raw"] or {}
         out.append(
             f"| {users} | {lv['ours']['orders_per_s']:.1f} | {_ms(lv['ours']['p50_ms'])} | "
             f"{_ms(lv['ours']['p95_ms'])} | {_ms(lv['ours']['place_p95_ms'])} | "
-            f"{lv['ours_errors']} | {_ms(raw.get('orders_per_s'))} | {_ms(raw.get('p50_ms'))} | "
+            f"{lv['ours_errors']} | {lv['ours'].get('locust_cpu_share', math.nan):.0%} | "
+            f"{_ms(raw.get('orders_per_s'))} | {_ms(raw.get('p50_ms'))} | "
             f"{_ms(raw.get('p95_ms'))} | "
             f"{lv['raw_errors']} | {_x(lv['ratio'])} |"
         )

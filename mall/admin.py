@@ -1,9 +1,83 @@
 """Django admin for the catalogue: categories and products (variations inline on the parent)."""
 
+from django import forms
 from django.contrib import admin
+from django.db import transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mall.models import Category, Product
+
+
+def _stock_text(stock):
+    return "" if stock is None else str(stock)
+
+
+class ProductAdminForm(forms.ModelForm):
+    """The product form, which never writes back a stock figure that orders changed meanwhile.
+
+    Orders reserve stock while the page is open (root opens it at 15, a member orders
+    2, the database says 13). The hidden ``stock_seen`` carries the figure the page
+    showed. On save, with the product row locked (``select_for_update``, held by the
+    admin's transaction until the save is written): a stock field left as shown keeps
+    the database's current figure; a changed one is refused if the database moved since
+    the page was opened, so the admin enters the new figure again knowing it.
+    """
+
+    stock_seen = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Product
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stock_kept = False
+        if self.instance.pk is not None:
+            self.initial["stock_seen"] = _stock_text(self.instance.stock)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None or "stock" not in self.fields or "stock" not in cleaned:
+            return cleaned
+        raw = self.data.get(self.add_prefix("stock_seen"))
+        if raw is None or not (raw == "" or raw.isdigit()):
+            self.add_error(None, gettext("This page is out of date: reload it and save again."))
+            return cleaned
+        seen = int(raw) if raw else None
+        with transaction.atomic():
+            current = (
+                Product.objects.select_for_update()
+                .filter(pk=self.instance.pk)
+                .values_list("stock", flat=True)
+                .first()
+            )
+        if cleaned["stock"] == seen:
+            # The admin did not touch the stock: keep what orders left in the database.
+            cleaned["stock"] = current
+            self.stock_kept = True
+        elif current != seen:
+            self.add_error(
+                "stock",
+                gettext(
+                    "Stock changed to %(stock)s since you opened this page (orders were placed "
+                    "or cancelled). Enter the new figure again."
+                )
+                % {"stock": gettext("not tracked") if current is None else current},
+            )
+            # Show the figure as it is now, and count it as seen from here on.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("stock")] = _stock_text(current)
+            self.data[self.add_prefix("stock_seen")] = _stock_text(current)
+        return cleaned
+
+    @property
+    def changed_data(self):
+        """What the admin changed, for the change message and for saving inline rows."""
+        changed = [name for name in super().changed_data if name != "stock_seen"]
+        if self.stock_kept:
+            changed = [name for name in changed if name != "stock"]
+        return changed
 
 
 @admin.register(Category)
@@ -23,6 +97,7 @@ class VariationInline(admin.TabularInline):
     """The variations of a variable product, edited on the parent's page."""
 
     model = Product
+    form = ProductAdminForm
     fk_name = "parent"
     extra = 0
     fields = (
@@ -32,6 +107,7 @@ class VariationInline(admin.TabularInline):
         "price",
         "sale_price",
         "stock",
+        "stock_seen",
         "in_stock",
         "is_visible",
         "position",
@@ -43,7 +119,13 @@ class VariationInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    """Products: search by SKU or name; a variable product edits its variations inline."""
+    """Products: search by SKU or name; a variable product edits its variations inline.
+
+    Stock reserved by orders while the page is open is never overwritten
+    (``ProductAdminForm``).
+    """
+
+    form = ProductAdminForm
 
     list_display = (
         "sku",
@@ -75,7 +157,17 @@ class ProductAdmin(admin.ModelAdmin):
         (None, {"fields": ("sku", "name", "slug", "is_visible", "position")}),
         (
             _("Price and stock"),
-            {"fields": ("price", "sale_price", "sale_starts", "sale_ends", "stock", "in_stock")},
+            {
+                "fields": (
+                    "price",
+                    "sale_price",
+                    "sale_starts",
+                    "sale_ends",
+                    "stock",
+                    "stock_seen",
+                    "in_stock",
+                )
+            },
         ),
         (_("Variations"), {"fields": ("is_variable", "parent", "attributes")}),
         (
@@ -84,6 +176,19 @@ class ProductAdmin(admin.ModelAdmin):
         ),
         (_("History"), {"fields": ("created_at", "updated_at")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        # The admin's save runs in one transaction with the row lock the form's clean()
+        # took; re-read under the lock anyway, so a figure kept as it was is the
+        # database's figure at the moment of writing.
+        with transaction.atomic():
+            if change and getattr(form, "stock_kept", False):
+                obj.stock = (
+                    Product.objects.select_for_update()
+                    .values_list("stock", flat=True)
+                    .get(pk=obj.pk)
+                )
+            super().save_model(request, obj, form, change)
 
     def get_inlines(self, request, obj):
         return [VariationInline] if obj is not None and obj.is_variable else []

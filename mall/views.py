@@ -5,6 +5,8 @@ Add-to-cart forms post to ``orders:cart-add`` (fields ``product`` and ``quantity
 cart itself lives in the ``orders`` app.
 """
 
+import unicodedata
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -74,6 +76,8 @@ class ProductView(TemplateView):
     template_name = "mall/product_detail.html"
 
     def get_context_data(self, *, slug, **kwargs):
+        if "\x00" in slug:
+            raise Http404(_("No such product."))  # PostgreSQL refuses NUL in a query
         product = get_object_or_404(listed_products(), slug=slug)
         decorate([product])
         variations = []
@@ -107,13 +111,27 @@ class ProductView(TemplateView):
         )
 
 
+def clean_query(raw):
+    """``raw`` search text made plain: control and format characters (NUL, zero-width
+    spaces…) dropped, whitespace runs made one space, cut to ``SEARCH_MAX_LENGTH``.
+
+    Returns ``""`` when nothing searchable is left (the page then shows its prompt).
+    """
+    kept = "".join(
+        char
+        for char in raw[: SEARCH_MAX_LENGTH * 10]
+        if char.isspace() or not unicodedata.category(char).startswith("C")
+    )
+    return " ".join(kept.split())[:SEARCH_MAX_LENGTH]
+
+
 class SearchView(TemplateView):
     """Listed products whose name or SKU (or a variation's SKU) contains ``?q=``, any case."""
 
     template_name = "mall/search.html"
 
     def get_context_data(self, **kwargs):
-        query = " ".join(self.request.GET.get("q", "").split())[:SEARCH_MAX_LENGTH]
+        query = clean_query(self.request.GET.get("q", ""))
         page = None
         if query:
             matches = (

@@ -6,6 +6,7 @@ may do to an order now comes from ``services.allowed_actions``; which orders the
 comes from ``selectors.orders_for_member`` (anyone else's order is a 404).
 """
 
+import re
 import secrets
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Sum
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
@@ -38,6 +40,7 @@ from orders.templatetags.order_tags import money
 
 TOKENS_SESSION_KEY = "checkout_tokens"
 MAX_TOKENS = 20  # open checkout pages (tabs) per session whose token stays valid
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe issues
 
 
 def _safe_next(request, url):
@@ -120,8 +123,15 @@ class CartAddView(View):
         product = (
             Product.objects.select_related("parent").filter(pk=form.cleaned_data["product"]).first()
         )
-        if product is None:
-            messages.error(request, _("Sorry, this product is no longer available."))
+        hidden = product is not None and (
+            not product.is_visible or (product.parent_id and not product.parent.is_visible)
+        )
+        if product is None or hidden:
+            # A hidden product is as unknown as a missing one: no name, and never back to
+            # its own page (a 404 for the member).
+            if hidden and back and back.split("?")[0] == product.get_absolute_url():
+                back = None
+            messages.error(request, _("This product is not available."))
             return redirect(back or "orders:cart")
         back = back or product.get_absolute_url()
         quantity = form.cleaned_data["quantity"]
@@ -213,6 +223,8 @@ class CheckoutView(LoginRequiredMixin, View):
 
     def post(self, request):
         token = request.POST.get("checkout_token", "")
+        if not TOKEN_RE.fullmatch(token):
+            token = ""  # not one we issued (and a NUL would break the query on PostgreSQL)
         if token:
             already = selectors.orders_for_member(request.user).filter(checkout_token=token).first()
             if already:
@@ -475,9 +487,10 @@ class MemberOrderMixin(LoginRequiredMixin):
     """Finds the signed-in member's order from ``number``; anyone else's is a 404."""
 
     def get_order(self):
-        return get_object_or_404(
-            selectors.orders_for_member(self.request.user), number=self.kwargs["number"]
-        )
+        number = self.kwargs["number"]
+        if "\x00" in number:
+            raise Http404  # no order has one, and PostgreSQL refuses NUL in a query
+        return get_object_or_404(selectors.orders_for_member(self.request.user), number=number)
 
 
 class OrderListView(LoginRequiredMixin, ListView):
@@ -491,6 +504,13 @@ class OrderListView(LoginRequiredMixin, ListView):
         return selectors.orders_for_member(self.request.user).annotate(
             item_count=Sum("lines__quantity")
         )
+
+    def paginate_queryset(self, queryset, page_size):
+        """A page past the end shows the last page, a malformed one the first (no 404)."""
+        paginator = self.get_paginator(queryset, page_size)
+        raw = self.request.GET.get(self.page_kwarg)
+        page = paginator.get_page(paginator.num_pages if raw == "last" else raw)
+        return paginator, page, page.object_list, page.has_other_pages()
 
 
 class OrderDetailView(MemberOrderMixin, TemplateView):

@@ -27,8 +27,12 @@ SORT_CHOICES = [
     ("-total", _("Highest total first")),
     ("total", _("Lowest total first")),
     ("number", _("Order number")),
+    ("-number", _("Order number, descending")),
     ("status", _("Status (in order of the process)")),
+    ("-status", _("Status (reverse order of the process)")),
 ]
+# Every sort the list's column headers link to, in both directions (``SORT_CHOICES``).
+SORTABLE_COLUMNS = ("placed_at", "number", "total", "status")
 DEFAULT_SORT = "-placed_at"
 
 # The life cycle's order, for sorting by status (the raw values sort alphabetically).
@@ -54,7 +58,9 @@ STATUS_RANK = Case(
 # boundaries must stay representable as aware datetimes in every time zone.
 EARLIEST_DAY = datetime.date(2000, 1, 1)
 LATEST_DAY = datetime.date(2999, 12, 31)
-NUMBER_RE = re.compile(r"^[0-9A-Z]{8}$")
+# An order number is two halves of four characters joined by a dash ("7KQ2-M9XD").
+NUMBER_HALF = 4
+PART_OF_NUMBER_RE = re.compile(r"^[0-9A-Z]{2,8}$")
 
 
 def shop_day_start(day):
@@ -158,23 +164,37 @@ class OrderFilter(django_filters.FilterSet):
             self.filters.pop("assigned_to", None)
 
     def search(self, queryset, name, value):
-        """Match the order number exactly, recipient, phone and member e-mail in part."""
+        """Match part of the order number, recipient, phone, member e-mail, username or name.
+
+        A part of the number may be typed without its dash ("m2h9" finds ``7KQM-2H9D``).
+        """
         value = value.strip()
         if not value:
             return queryset
-        # Members by e-mail first, then their orders by key: with no join in the OR,
-        # PostgreSQL combines the trigram indexes of migration orders/0003 (bitmap OR).
-        members = get_user_model().objects.filter(email__icontains=value)
+        # Members first, then their orders by key: with no join in the OR, PostgreSQL
+        # combines the trigram indexes of migration orders/0003 (bitmap OR). The Member
+        # column shows the name or username, so both find the member as the e-mail does.
+        members = get_user_model().objects.filter(
+            Q(email__icontains=value)
+            | Q(username__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+        )
         condition = (
-            Q(number__iexact=value)
+            Q(number__icontains=value)
             | Q(recipient__icontains=value)
             | Q(phone__icontains=value)
             | Q(customer_id__in=list(members.values_list("pk", flat=True)))
         )
         compact = re.sub(r"[\s\-]", "", value).upper()
-        if NUMBER_RE.match(compact):
-            # Read over the phone without the dash: "7kq2 m9xd" finds 7KQ2-M9XD.
-            condition |= Q(number=f"{compact[:4]}-{compact[4:]}")
+        if PART_OF_NUMBER_RE.match(compact):
+            # Read over the phone without the dash: "7kq2 m9xd" finds 7KQ2-M9XD, "q2m9"
+            # finds it too. Each place the dash could fall is one pattern (at most four), so
+            # the number's trigram index still serves the search.
+            condition |= Q(number__icontains=compact)
+            size = len(compact)
+            for cut in range(max(1, size - NUMBER_HALF), min(NUMBER_HALF, size - 1) + 1):
+                condition |= Q(number__icontains=f"{compact[:cut]}-{compact[cut:]}")
         digits = re.sub(r"[\s\-()]", "", value)
         if len(digits) >= 4 and digits.lstrip("+").isdigit():
             # Phones are stored as typed ("138 0013 8000"); match the digits alone too.
@@ -197,8 +217,9 @@ class OrderFilter(django_filters.FilterSet):
 
     def sort_orders(self, queryset, name, value):
         if value.lstrip("-") == "status":
+            # Newest first within a status, whichever way the statuses run.
             return queryset.annotate(status_rank=STATUS_RANK).order_by(
-                "status_rank", "-placed_at", "-pk"
+                "-status_rank" if value.startswith("-") else "status_rank", "-placed_at", "-pk"
             )
         tie_break = "-pk" if value.startswith("-") else "pk"
         return queryset.order_by(value, tie_break)

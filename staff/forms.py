@@ -100,13 +100,25 @@ class CallForm(OrderActionForm):
 
 
 class AssigneeField(forms.ModelChoiceField):
+    """A logistics person by name (and username); ``current_pk`` is marked as the current one."""
+
+    current_pk = None
+
     def label_from_instance(self, obj):
         name = person(obj)
-        return name if name == obj.get_username() else f"{name} ({obj.get_username()})"
+        label = name if name == obj.get_username() else f"{name} ({obj.get_username()})"
+        if obj.pk == self.current_pk:
+            label = _("%(name)s — has it now") % {"name": label}
+        return label
 
 
 class AllocateForm(OrderActionForm):
-    """Choose a delivery person from the Logistics group (not the current one)."""
+    """Choose a delivery person from the Logistics group.
+
+    Everyone in the group is offered, the current assignee marked: a page opened before
+    someone else allocated the order must still post a valid choice, so that the
+    service's own refusal ("already assigned to this person") is what the user reads.
+    """
 
     assignee = AssigneeField(
         label=_("Delivery person"),
@@ -116,11 +128,11 @@ class AllocateForm(OrderActionForm):
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, order=order, **kwargs)
-        people = services.logistics_staff()
+        field = self.fields["assignee"]
+        field.queryset = services.logistics_staff()
         if order.assigned_to_id:
-            people = people.exclude(pk=order.assigned_to_id)
-            self.fields["assignee"].label = _("Re-assign to")
-        self.fields["assignee"].queryset = people
+            field.current_pk = order.assigned_to_id
+            field.label = _("Re-assign to")
 
 
 class ShipForm(OrderActionForm):

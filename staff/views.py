@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -38,7 +39,7 @@ from orders.models import (
     Status,
 )
 from staff import forms as staff_forms
-from staff.filters import OrderFilter
+from staff.filters import SORTABLE_COLUMNS, OrderFilter
 from staff.templatetags.staff_tags import format_money, person, waiting_label
 from staff.timeline import describe_changes, serialise_changes, timeline
 
@@ -46,6 +47,10 @@ PAGE_SIZE = 50
 STALE_SESSION_KEY = "staff-stale-%s"
 # Refusals worth explaining on the page before anyone tries: business rules, not states.
 EXPLAINED_REFUSALS = ("unpaid", "money_held")
+# Actions offered in the order page's "What you can do now" box (voiding sits in the ledger).
+BOX_ACTIONS = frozenset(
+    {"confirm", "allocate", "ship", "payment", "refund", "call", "invalidate", "cancel"}
+)
 
 
 def role_labels():
@@ -231,7 +236,7 @@ class OrderListView(StaffRequiredMixin, TemplateView):
 
         sort = filterset.current_sort
         sort_links = {}
-        for field in ("placed_at", "number", "total", "status"):
+        for field in SORTABLE_COLUMNS:
             descending_first = field in ("placed_at", "total")
             if sort == field:
                 target, arrow = f"-{field}", "▲"
@@ -302,6 +307,11 @@ class OrderExportView(StaffRequiredMixin, View):
 
     def get(self, request):
         filterset = OrderFilter(request.GET, queryset=staff_orders(request), request=request)
+        if not filterset.is_valid():
+            # The list ignores a bad filter and says so; a file has no room to say it, and
+            # "every order" is not what was asked for. The list shows which filter is wrong.
+            messages.error(request, _("The export was not made: fix the filters first."))
+            return redirect(reverse("staff:order-list") + _query_string(request.GET))
         orders = selectors.with_net_received(filterset.qs)
         header = [
             _("Order number"),
@@ -442,6 +452,7 @@ def detail_context(request, order, bound=None):
         "allowed": allowed,
         "forms": action_forms,
         "can_void": "void" in allowed,
+        "box_actions": allowed & BOX_ACTIONS,
         "notices": _explained_refusals(user, order, allowed),
         "timeline": timeline(order, selectors.staff_timeline(order)),
         "stale": (
@@ -838,9 +849,17 @@ class DeliveryListView(StaffRequiredMixin, TemplateView):
 class OrderPrintView(StaffRequiredMixin, View):
     """Printable order sheet / packing slip, with the cash to collect on delivery."""
 
+    # A sheet travels without the system: one that must not lead to a delivery says so.
+    STOP_BANNERS = {
+        Status.CANCELLED: gettext_lazy("CANCELLED — DO NOT DELIVER"),
+        Status.INVALID: gettext_lazy("INVALID — DO NOT DELIVER"),
+    }
+    WAIT_BANNERS = {Status.SUBMITTED: gettext_lazy("NOT CONFIRMED YET")}
+
     def get(self, request, number):
         order = order_for_staff(request, number)
         position = order.money_position()
+        stop = self.STOP_BANNERS.get(order.status)
         return render(
             request,
             "staff/order_print.html",
@@ -849,6 +868,10 @@ class OrderPrintView(StaffRequiredMixin, View):
                 "lines": list(order.lines.all()),
                 "net_received": position.net,
                 "to_collect": None if order.is_prepaid else position.due,
+                # Nothing is collected for an order that must not be delivered.
+                "show_collect": stop is None,
+                "stop_banner": stop,
+                "wait_banner": self.WAIT_BANNERS.get(order.status),
                 "printed_at": timezone.now(),
             },
         )

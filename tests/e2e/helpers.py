@@ -58,12 +58,17 @@ A11Y_SCRIPT = r"""
     if (!named) problems.push(`form control without a label: ${describe(el)}`);
   }
 
+  // <input type="submit|reset"> without a value still reads "Submit"/"Reset": named.
   const buttons = document.querySelectorAll(
-    'button, input[type="submit"], input[type="button"], input[type="reset"], [role="button"]'
+    'button, input[type="button"], input[type="image"], [role="button"]'
   );
   for (const el of buttons) {
+    const own =
+      el.tagName === "INPUT"
+        ? (el.getAttribute("value") || el.getAttribute("alt") || "").trim()
+        : text(el);
     const name =
-      (el.tagName === "INPUT" ? (el.value || "").trim() : text(el)) ||
+      own ||
       (el.getAttribute("aria-label") || "").trim() ||
       labelledBy(el) ||
       (el.getAttribute("title") || "").trim();
@@ -206,4 +211,3 @@ def staff_users():
 def money(amount):
     """``amount`` as the pages show it: ``1,234.50 CNY``."""
     return f"{Decimal(amount):,.2f} {settings.MALL_CURRENCY}"
-

@@ -83,9 +83,14 @@ def checkout(member, payment_label, *, address=None):
     return number
 
 
+def my_orders_link(page):
+    """The "My orders" link of the header (the empty-list page has one too)."""
+    return page.get_by_role("navigation", name="Account").get_by_role("link", name="My orders")
+
+
 def open_my_order(member, number):
     page = member.page
-    member.click(page.get_by_role("navigation", name="Account").get_by_role("link", name="My orders"))
+    member.click(my_orders_link(page))
     member.click(page.get_by_role("link", name=number, exact=True))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {number}")
 
@@ -205,7 +210,9 @@ def test_bank_transfer_order_from_sign_up_to_shipment(actor, screenshot):
     page.get_by_label(f"Quantity of {simple.display_name}").fill("3")
     page.get_by_label("Street address").fill(NEW_STREET)
     member.click(page.get_by_role("button", name="Save changes"))
-    expect(page.locator("ul.messages")).to_contain_text(f"Your changes to order {number} are saved.")
+    expect(page.locator("ul.messages")).to_contain_text(
+        f"Your changes to order {number} are saved."
+    )
     expect(page.locator(".delivery-address")).to_contain_text(NEW_STREET)
     subtotal, fee, total = totals_for([simple.current_price() * 3, variation.current_price()])
     expect(page.locator("main")).to_contain_text(money(total))
@@ -371,9 +378,8 @@ def test_cash_on_delivery_invalid_and_member_cancelled_orders(actor, screenshot)
     admin = actor("admin")
     admin.sign_in("olivia", factories.PASSWORD)
     admin.goto("/staff/")
-    expect(admin.page.locator(".staff-queue", has_text="Awaiting confirmation call")).to_contain_text(
-        "2"
-    )
+    queue = admin.page.locator(".staff-queue", has_text="Awaiting confirmation call")
+    expect(queue.locator(".staff-queue-count")).to_have_text("2")
     screenshot(admin.page, "06-staff-dashboard")
     open_staff_order(admin, cod_number)
     confirm(admin, "Reached Nina, address confirmed.")
@@ -414,6 +420,8 @@ def test_cash_on_delivery_invalid_and_member_cancelled_orders(actor, screenshot)
     expect(courier.page.locator("ul.messages")).to_contain_text(
         f"Shipment of order {cod_number} recorded"
     )
+    # Shipped unpaid: the whole amount is still to collect.
+    expect(courier.page.locator("table tr", has_text=cod_number)).to_contain_text(money(cod.total))
 
     # Finance collects the cash from the courier's receipt.
     finance = actor("finance")
@@ -426,7 +434,7 @@ def test_cash_on_delivery_invalid_and_member_cancelled_orders(actor, screenshot)
     expect(finance.page.locator("ul.messages")).to_contain_text("Payment status: Paid.")
 
     # The member's list shows the three outcomes.
-    member.click(page.get_by_role("navigation", name="Account").get_by_role("link", name="My orders"))
+    member.click(my_orders_link(page))
     rows = page.locator("table.orders-table tbody tr")
     expect(rows.filter(has_text=cod_number)).to_contain_text("Shipped")
     expect(rows.filter(has_text=cod_number)).to_contain_text("Paid")

@@ -20,6 +20,7 @@ from django.contrib.messages import get_messages
 
 from tests.security.conftest import ROLES, database_state
 from tests.security.urlconf import ADMIN, fill, rule_key, walk
+from tests.staff.helpers import place
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +237,35 @@ def test_admin_namespace(world, namespace, name, route):
         if database_state() != before:
             wrong.append(f"GET {path} as {role} changed the database")
     assert not wrong, "\n".join(wrong)
+
+
+# --- scope inside the back office ------------------------------------------------------------
+
+
+def test_logistics_sees_only_the_orders_allocated_to_them(world):
+    """Another courier's order (or one not allocated) is a 404 for a logistics person,
+    on every page and action that names an order, even the ones they may take."""
+    other_courier_order = place(world.users["member"], lines=[(world.product, 1)])
+    client = world.client("logistics")
+    wrong = []
+    for namespace, name, route in site_routes():
+        if namespace != "staff" or "<str:number>" not in route:
+            continue
+        path = "/" + route.replace("<str:number>", other_courier_order.number)
+        before = database_state()
+        got = client.get(path).status_code
+        posted = client.post(path, {"carrier": "X", "tracking_number": "1"}).status_code
+        # A role that may never take an action is told so (403) before the order is looked up.
+        expected = 404 if name in ("order-detail", "order-print", "order-ship") else 403
+        if name in ("order-detail", "order-print"):
+            ok = got == expected and posted == 405
+        else:  # POST endpoints: a GET may be refused as a method first
+            ok = got in (expected, 405) and posted == expected
+        if not ok:
+            wrong.append(f"{path}: GET {got}, POST {posted}, expected {expected}")
+        if database_state() != before:
+            wrong.append(f"{path} changed the database")
+    assert not wrong, "\n".join(wrong)
+    assert (
+        world.client("logistics").get(f"/staff/orders/{world.allocated.number}/").status_code == 200
+    )

@@ -36,7 +36,9 @@ def test_dashboard_for_an_order_admin(login, member, admin_user, logistics_user)
         "awaiting_shipment",
         "awaiting_prepayment",
         "awaiting_cod_collection",
+        "refund_due",
     }
+    assert by_key["refund_due"]["count"] == 0
     assert by_key["awaiting_confirmation"]["count"] == 2
     assert by_key["awaiting_confirmation"]["waiting"] == "waiting 3 h"
     assert by_key["awaiting_allocation"]["count"] == 1
@@ -66,6 +68,7 @@ def test_dashboard_for_finance_and_logistics(
     assert set(queues(login(finance_user).get(DASHBOARD))) == {
         "awaiting_prepayment",
         "awaiting_cod_collection",
+        "refund_due",
     }
     response = login(logistics_user).get(DASHBOARD)
     assert set(queues(response)) == {"awaiting_shipment"}

@@ -159,9 +159,13 @@ def test_allocate_then_reassign_shows_old_and_new(login, member, admin_user, log
     assert messages_of(response) == [
         f"Order {order.number} is allocated to {logistics_user.get_full_name()}."
     ]
-    # The current assignee is not offered again.
-    choices = [c[0] for c in response.context["forms"]["allocate"].fields["assignee"].choices]
-    assert logistics_user.pk not in [getattr(c, "value", c) for c in choices]
+    # Everyone in Logistics is offered, the current assignee marked as such.
+    choices = {
+        getattr(value, "value", value): label
+        for value, label in response.context["forms"]["allocate"].fields["assignee"].choices
+    }
+    assert choices[logistics_user.pk].endswith("— has it now")
+    assert choices[second.pk] == f"Liu Yang ({second.username})"
 
     response = client.post(url("allocate", order), {"assignee": second.pk}, follow=True)
     order = reload(order)
@@ -273,7 +277,8 @@ def test_finance_records_payments_refunds_and_voids_through_the_pages(
     response = post("refund", {"amount": "20.00", "reference": "RF-1", "note": "Broken mug"})
     assert reload(order).payment_status == PaymentStatus.PARTIALLY_PAID
     assert response.context["money"]["net"] == Decimal("90.00")
-    assert response.context["money"]["balance_due"] == Decimal("20.00")
+    # A refund is money given back for a reason, not an amount to collect again.
+    assert response.context["money"]["balance_due"] == Decimal("0.00")
 
     refund = Payment.objects.get(order=order, reference="RF-1")
     response = post("void", {"payment": refund.pk, "reason": "Refund was never sent."})
