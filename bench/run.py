@@ -88,9 +88,14 @@ def ensure_database(url):
 
 
 def reset_orders():
-    """Empty the order tables (the catalogue and users stay)."""
+    """Empty the order tables and drop the checkout's products (catalogue and users stay).
+
+    The checkout's own products go so that every run seeds from the same catalogue
+    (the seeder draws from all purchasable products).
+    """
     from django.db import connection
 
+    from mall.models import Product
     from orders.models import Order, OrderEvent, OrderLine, Payment
 
     tables = [m._meta.db_table for m in (OrderEvent, Payment, OrderLine, Order)]
@@ -100,6 +105,7 @@ def reset_orders():
         else:
             for table in tables:
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+    Product.objects.filter(sku__startswith="BENCH-").delete()
 
 
 def seed(size):

@@ -28,7 +28,27 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = "__all__"
+        # The admin passes the fields of its fieldsets / inline; these are the editable ones.
+        fields = (
+            "sku",
+            "name",
+            "slug",
+            "is_visible",
+            "position",
+            "price",
+            "sale_price",
+            "sale_starts",
+            "sale_ends",
+            "stock",
+            "in_stock",
+            "is_variable",
+            "parent",
+            "attributes",
+            "short_description",
+            "description",
+            "categories",
+            "image_urls",
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

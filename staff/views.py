@@ -16,7 +16,7 @@ from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -89,6 +89,8 @@ class StaffRequiredMixin(AccessMixin):
 
 def order_for_staff(request, number):
     """The order ``number`` if ``request.user`` may see it in the back office, else 404."""
+    if "\x00" in number:
+        raise Http404  # no order has one, and PostgreSQL refuses NUL in a query
     return get_object_or_404(
         selectors.orders_for_staff(request.user).select_related("customer", "assigned_to"),
         number=number,
@@ -100,9 +102,16 @@ def detail_url(order):
 
 
 def safe_next(request, value):
-    """``value`` if it is a path on this site, else ``None`` (no open redirects)."""
-    if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """``value`` if it is a path on this site (``/...``), else ``None`` (no open redirects).
+
+    Only absolute paths pass: a bare word would be read by ``redirect()`` as a URL name.
+    """
+    if (
+        value
+        and value.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return value
     return None

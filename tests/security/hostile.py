@@ -12,6 +12,8 @@ exactly one new event that describes the change, and the stock, money and versio
 invariants hold for every order in the database.
 """
 
+import html
+import re
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -152,17 +154,31 @@ def rolled_back():
 # --- what the page says --------------------------------------------------------------------
 
 
+MESSAGE_HTML = re.compile(r'<li class="message (\w+)[^"]*">(.*?)</li>', re.DOTALL)
+
+
 def feedback(response):
-    """``(messages, form_errors)``: messages the request added as ``(level, text)`` pairs,
-    and whether the returned page shows form errors."""
-    # Only what this request added: messages left by an earlier redirect are "loaded".
-    storage = get_messages(response.wsgi_request)
-    messages = [(m.level_tag, str(m)) for m in storage._queued_messages]
+    """``(messages, form_errors)``: the messages the user sees after ``response`` as
+    ``(level, text)`` pairs, and whether the returned page shows form errors.
+
+    A page (200) shows its messages itself (``base.html``); a redirect carries them to the
+    next page, where they have not been read yet. Callers clear the ``messages`` cookie
+    before posting, so old messages do not count.
+    """
     form_errors = False
     if response.status_code == 200 and not response.streaming:
         page = response.content.decode()
         form_errors = 'class="errorlist' in page or 'class="form-errors' in page
+        return [(level, html.unescape(text)) for level, text in MESSAGE_HTML.findall(page)], (
+            form_errors
+        )
+    messages = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
     return messages, form_errors
+
+
+def fresh_messages(client):
+    """Forget messages an earlier request left for the next page."""
+    client.cookies.pop("messages", None)
 
 
 def assert_refusal_shown(response):

@@ -43,6 +43,7 @@ from tests.security.hostile import (
     assert_refusal_shown,
     assert_success_shown,
     feedback,
+    fresh_messages,
     mutations,
     rolled_back,
     snapshot,
@@ -82,6 +83,7 @@ def post_and_check(client, path, body, *, judge=True):
     """
     ledger = stock_ledger()
     before = snapshot()
+    fresh_messages(client)
     response = client.post(path, body)
     assert response.status_code in PAGE_STATUSES, response.status_code
     assert_local_redirect(response)
@@ -362,10 +364,17 @@ def test_staff_list_and_export(shop, data):
         if form.errors:
             assert 'class="form-errors' in listing.content.decode()
         export = client.get("/staff/orders/export/", params)
-        assert export.status_code == 200
-        rows = b"".join(export.streaming_content).decode("utf-8").splitlines()
-        assert rows[0].startswith("\ufeffOrder number,")
-        assert len(rows) - 1 <= Order.objects.count()
+        if form.errors:
+            # No file for a bad filter ("every order" is not what was asked for): back to
+            # the list, which shows what is wrong.
+            assert export.status_code == 302
+            assert export["Location"].startswith("/staff/orders/?")
+            assert [level for level, _text in feedback(export)[0]] == ["error"]
+        else:
+            assert export.status_code == 200
+            rows = b"".join(export.streaming_content).decode("utf-8").splitlines()
+            assert rows[0].startswith("\ufeffOrder number,")
+            assert len(rows) - 1 <= Order.objects.count()
         deliveries = client.get("/staff/deliveries/", params)
         assert deliveries.status_code == 200
         assert snapshot() == before
@@ -418,15 +427,19 @@ def plenty(db):
 
 def test_cart_quantity_just_over_the_bound_is_refused(world, plenty):
     client = world.client("member")
+    fresh_messages(client)
     response = client.post("/cart/add/", {"product": plenty.pk, "quantity": MAX_QTY + 1})
     assert cart(client) == {}
     assert_refusal_shown(response)
+    fresh_messages(client)
     response = client.post("/cart/add/", {"product": plenty.pk, "quantity": MAX_QTY})
     assert cart(client) == {str(plenty.pk): MAX_QTY}
     # Adding one more to a full line is refused too, and the line stays as it was.
+    fresh_messages(client)
     response = client.post("/cart/add/", {"product": plenty.pk, "quantity": 1})
     assert cart(client) == {str(plenty.pk): MAX_QTY}
     assert_refusal_shown(response)
+    fresh_messages(client)
     response = client.post("/cart/update/", {f"qty-{plenty.pk}": MAX_QTY + 1})
     assert cart(client) == {str(plenty.pk): MAX_QTY}
     assert_refusal_shown(response)
@@ -490,15 +503,20 @@ def test_payment_amount_just_over_the_bound_is_refused(world):
     path = f"/staff/orders/{order.number}/payment/"
     before = snapshot()
     over = str(MAX_AMOUNT + Decimal("0.01"))
+    fresh_messages(client)
     response = client.post(path, _payment(order, over, "BIG-1"))
     assert response.status_code == 200
     assert_refusal_shown(response)
     assert snapshot() == before
 
+    fresh_messages(client)
+
     response = client.post(path, _payment(order, str(MAX_AMOUNT), "BIG-1"))
     assert response.status_code == 302
     assert order.payments.get().amount == MAX_AMOUNT
     assert reload(order).payment_status == "paid"  # an over-payment: credit due
+
+    fresh_messages(client)
 
     refund = client.post(
         f"/staff/orders/{order.number}/refund/", {"amount": over, "reference": "RF-BIG"}

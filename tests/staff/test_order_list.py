@@ -168,9 +168,9 @@ def test_search_by_part_of_the_number(login, admin_user, orders):
         ("9C5", {"paid"}),
         ("KQ2-M9XDZ", set()),
     ]:
-        assert numbers(client.get(LIST, {"q": query})) == {
-            renumbered[name] for name in expected
-        }, query
+        assert numbers(client.get(LIST, {"q": query})) == {renumbered[name] for name in expected}, (
+            query
+        )
 
 
 def test_dates_are_days_in_the_shop_time_zone(login, admin_user, member, shop_tz):
