@@ -15,12 +15,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
 from mall.catalogue import CategoryTree, decorate, listed_products, max_quantity, offer_for
 from mall.forms import RegisterForm
+from mall.http import safe_next
 
 PAGE_SIZE = 24
 SEARCH_MAX_LENGTH = 100
@@ -175,15 +175,8 @@ class RegisterView(FormView):
 
     def get_success_url(self):
         target = self.request.POST.get("next") or self.request.GET.get("next") or ""
-        if url_has_allowed_host_and_scheme(
-            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
-        ):
-            return target
-        return resolve_url(settings.LOGIN_REDIRECT_URL)
+        return safe_next(self.request, target) or resolve_url(settings.LOGIN_REDIRECT_URL)
 
     def get_context_data(self, **kwargs):
         target = self.request.POST.get("next") or self.request.GET.get("next") or ""
-        safe = url_has_allowed_host_and_scheme(
-            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
-        )
-        return super().get_context_data(next=target if safe else "", **kwargs)
+        return super().get_context_data(next=safe_next(self.request, target) or "", **kwargs)

@@ -16,13 +16,13 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
+from mall.http import safe_next
 from mall.models import Product
 from orders import selectors, services
 from orders.cart import Cart, CartError
@@ -41,22 +41,6 @@ from orders.templatetags.order_tags import money
 TOKENS_SESSION_KEY = "checkout_tokens"
 MAX_TOKENS = 20  # open checkout pages (tabs) per session whose token stays valid
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe issues
-
-
-def _safe_next(request, url):
-    """``url`` if it is a path on this site (``/…``), else ``None``.
-
-    Only paths: ``redirect()`` would take any other word for a URL name and fail.
-    """
-    if (
-        url
-        and url.startswith("/")
-        and url_has_allowed_host_and_scheme(
-            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    ):
-        return url
-    return None
 
 
 def _form_errors_text(form):
@@ -113,7 +97,7 @@ class CartAddView(View):
 
     def post(self, request):
         form = CartAddForm(request.POST)
-        back = _safe_next(request, request.POST.get("next"))
+        back = safe_next(request, request.POST.get("next"))
         if not form.is_valid():
             messages.error(
                 request,

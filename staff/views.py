@@ -20,12 +20,12 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from mall.http import safe_next
 from orders import selectors, services
 from orders.exceptions import OrderError, StaleOrder
 from orders.models import (
@@ -99,22 +99,6 @@ def order_for_staff(request, number):
 
 def detail_url(order):
     return reverse("staff:order-detail", args=[order.number])
-
-
-def safe_next(request, value):
-    """``value`` if it is a path on this site (``/...``), else ``None`` (no open redirects).
-
-    Only absolute paths pass: a bare word would be read by ``redirect()`` as a URL name.
-    """
-    if (
-        value
-        and value.startswith("/")
-        and url_has_allowed_host_and_scheme(
-            value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    ):
-        return value
-    return None
 
 
 # --- dashboard ----------------------------------------------------------------------------
