@@ -114,30 +114,18 @@ _hypothesis_settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
-def page_width(live_server):
+def page_width(browser, live_server):
     """Return ``measure(user, path, width=1280)``: the page's scroll width in Chromium, in px.
 
     Signs ``user`` in with a session cookie (no login form), opens ``path`` on
     ``live_server`` in a ``width`` x 900 viewport, checks the answer is 200 and returns
     ``document.documentElement.scrollWidth`` (equal to ``width`` unless something is wider
-    than the window). Chromium is found as the e2e tests find it (``$MALL_CHROMIUM``,
-    default ``/usr/bin/chromium``); without it the test is skipped, unless
-    ``MALL_REQUIRE_E2E=1``. Use with ``pytest.mark.django_db(transaction=True)``.
+    than the window). Uses the session's ``browser``; mark the test ``e2e`` and
+    ``django_db(transaction=True)``.
     """
     from django.db import connections
     from django.test import Client
 
-    chromium = _os.environ.get("MALL_CHROMIUM", "/usr/bin/chromium")
-    if not (_os.path.isfile(chromium) and _os.access(chromium, _os.X_OK)):
-        if _os.environ.get("MALL_REQUIRE_E2E") == "1":
-            pytest.fail(f"MALL_REQUIRE_E2E=1 but no Chromium at {chromium}")
-        pytest.skip(f"no Chromium at {chromium} (apt-get install -y chromium)")
-    # Playwright's event loop runs in this thread next to the ORM calls of force_login.
-    _os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    args += ["--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
     cookie = settings.SESSION_COOKIE_NAME
     sessions = {}  # user pk -> session key: one sign-in per user
 
@@ -148,25 +136,50 @@ def page_width(live_server):
             sessions[user.pk] = client.cookies[cookie].value
         return sessions[user.pk]
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=args)
+    def measure(user, path, width=1280):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": 900}
+        )
+        context.add_cookies([{"name": cookie, "value": sign_in(user), "url": live_server.url}])
+        try:
+            page = context.new_page()
+            response = page.goto(path)
+            assert response.status == 200, (path, response.status)
+            return page.evaluate("document.documentElement.scrollWidth")
+        finally:
+            context.close()
 
-        def measure(user, path, width=1280):
-            context = browser.new_context(
-                base_url=live_server.url, viewport={"width": width, "height": 900}
-            )
-            context.add_cookies([{"name": cookie, "value": sign_in(user), "url": live_server.url}])
-            try:
-                page = context.new_page()
-                response = page.goto(path)
-                assert response.status == 200, (path, response.status)
-                return page.evaluate("document.documentElement.scrollWidth")
-            finally:
-                context.close()
+    yield measure
+    # ORM calls made while Playwright's loop runs in this thread get connections of
+    # their own (asgiref's context-local storage): close them, or PostgreSQL refuses
+    # to drop the test database at the end of the run.
+    connections.close_all()
 
-        yield measure
-        browser.close()
-        # ORM calls made while Playwright's loop runs in this thread get connections of
-        # their own (asgiref's context-local storage): close them, or PostgreSQL refuses
-        # to drop the test database at the end of the run.
-        connections.close_all()
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run, driven by Playwright's sync API.
+
+    Playwright's event loop runs in the test thread, so Django's async-safety check is
+    relaxed for the run (``DJANGO_ALLOW_ASYNC_UNSAFE``, as pytest-django's docs advise
+    for live-server browser tests); it is removed again afterwards so subprocesses such
+    as ``check --deploy`` never inherit it.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_available
+
+    if not chromium_available():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    previous = _os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    _os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield launched
+            launched.close()
+    finally:
+        if previous is None:
+            _os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            _os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
