@@ -18,7 +18,7 @@ from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from bench.common import percentile, ratio, summary, timed
+from bench.common import ratio, summary, timed
 from orders.models import Order, Status
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -272,24 +272,18 @@ def growth_point(root, *, rounds, per_round):
 # --- plans ----------------------------------------------------------------------------------
 
 
-def explain(queries, top=3):
-    """``EXPLAIN (ANALYZE, BUFFERS)`` of the ``top`` slowest SELECTs among ``queries``."""
+def explain(queries):
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of every SELECT on the order table among ``queries``."""
     if connection.vendor != "postgresql":
         return []
-    selects = [q for q in queries if q["sql"].lstrip().upper().startswith("SELECT")]
-    slowest = sorted(selects, key=lambda q: float(q["time"]), reverse=True)[:top]
+    table = connection.ops.quote_name(Order._meta.db_table)
+    selects = [
+        q for q in queries if q["sql"].lstrip().upper().startswith("SELECT") and table in q["sql"]
+    ]
     plans = []
     with connection.cursor() as cursor:
-        for q in slowest:
+        for q in selects:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + q["sql"])
-            plans.append(
-                {
-                    "sql": q["sql"],
-                    "time_ms": float(q["time"]) * 1000,
-                    "plan": "\n".join(row[0] for row in cursor.fetchall()),
-                }
-            )
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            plans.append({"sql": q["sql"], "time_ms": float(q["time"]) * 1000, "plan": plan})
     return plans
-
-
-__all__ = ["percentile"]

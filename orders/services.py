@@ -1013,6 +1013,8 @@ def record_payment(actor, order, *, amount, method, reference, received_on, note
             raise InvalidInput(_("Enter the date the money was received."))
         if received_on > timezone.localdate():
             raise InvalidInput(_("The date received cannot be in the future."))
+        if received_on < timezone.localdate(order.placed_at):
+            raise InvalidInput(_("The date received cannot be before the order was placed."))
         before = _state(order)
         payment = _create_entry(
             order,

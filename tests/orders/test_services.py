@@ -895,6 +895,8 @@ def test_future_date_and_bad_method_refused(finance_user):
         {"method": "cod", "received_on": tomorrow},
         {"method": "cash", "received_on": today()},
         {"method": "cod", "received_on": "2026-01-01"},
+        {"method": "cod", "received_on": today() - datetime.timedelta(days=1)},
+        {"method": "cod", "received_on": datetime.date(1, 1, 1)},
     ):
         refused(
             InvalidInput,

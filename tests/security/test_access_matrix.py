@@ -43,7 +43,7 @@ def row(anonymous, member, other_member, order_admin, finance, logistics, superu
     )
 
 
-#                   anon   member other  admin  fin    logist super
+# Every row(): anonymous, member, other member, order admin, finance, logistics, superuser.
 MEMBER_ONLY = row(LOGIN, 200, 404, 404, 404, 404, 404)
 STAFF_PAGE = row(LOGIN, 403, 403, 200, 200, 200, 200)
 SIGNED_IN = row(LOGIN, 200, 200, 200, 200, 200, 200)

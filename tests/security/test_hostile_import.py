@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mall.importer import ImportFileError, import_products
@@ -123,6 +123,7 @@ def assert_sane(product):
         assert product.sale_starts <= product.sale_ends
 
 
+@settings(max_examples=100)  # a small file per example: cheap
 @given(data=csv_files(), dry_run=st.booleans())
 # Rows that once crashed the importer on PostgreSQL (NUL in text, integers out of range).
 @example(data=(["SKU", "Name"], [["\x00", "Hoodie"]]), dry_run=False)

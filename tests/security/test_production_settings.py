@@ -52,9 +52,13 @@ print(json.dumps(out))
 
 def run(args, **env_changes):
     """Run ``args`` with the production settings and ``env_changes`` (``None`` removes)."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mall.settings_production"}
-    env.pop("DJANGO_SECRET_KEY", None)
-    env.pop("DJANGO_DEBUG", None)
+    # A deployment's environment: nothing the test run itself set (DJANGO_*, MALL_*…).
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "MALL_", "AXES_", "PYTEST", "HYPOTHESIS"))
+    }
+    env["DJANGO_SETTINGS_MODULE"] = "mall.settings_production"
     for key, value in env_changes.items():
         if value is None:
             env.pop(key, None)
