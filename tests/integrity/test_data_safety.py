@@ -8,7 +8,6 @@ the only update a payment ever gets is the one that voids it. Runs on SQLite and
 PostgreSQL.
 """
 
-import datetime
 import re
 from decimal import Decimal
 
@@ -232,7 +231,7 @@ def test_full_life_cycle_never_rewrites_events_or_deletes_payments():
                     amount=Decimal("40.00"),
                     method="cod",
                     reference="RCPT-1",
-                    received_on=today - datetime.timedelta(days=1),
+                    received_on=today,
                 )
             ),
         ),

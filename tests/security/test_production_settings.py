@@ -88,8 +88,14 @@ def test_check_deploy_would_catch_a_weak_key():
 
 
 @pytest.fixture(scope="module")
-def probe():
-    result = run(["-c", PROBE], **production_env(), DJANGO_DEBUG="1")
+def probe(tmp_path_factory):
+    # Production serves hashed static files from a manifest: collect them first, as a
+    # deployment does (the Dockerfile runs collectstatic), into a throwaway folder.
+    static_root = str(tmp_path_factory.mktemp("static"))
+    env = {**production_env(), "DJANGO_STATIC_ROOT": static_root}
+    collected = run(["manage.py", "collectstatic", "--noinput", "-v", "0"], **env)
+    assert collected.returncode == 0, collected.stderr
+    result = run(["-c", PROBE], **env, DJANGO_DEBUG="1")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
