@@ -70,10 +70,10 @@ def bench_superuser():
 
 
 def configure_admin_page_size():
-    """Show 50 rows per admin page like the back office (OrderAdmin has no list_per_page).
+    """Make sure the admin shows 50 rows per page like the back office.
 
-    Changed on the registered instance in this process only; ``orders/admin.py`` is left
-    as it is (see the report's notes).
+    ``OrderAdmin`` sets ``list_per_page = 50`` itself; this pins it in the benchmark
+    process so a later change to the admin cannot make the comparison unequal.
     """
     model_admin = admin.site._registry[Order]
     before = model_admin.list_per_page

@@ -55,6 +55,10 @@ class OrderEventInline(ReadOnlyMixin, admin.TabularInline):
     can_delete = False
     ordering = ("created_at", "pk")
 
+    def get_queryset(self, request):
+        # One query for the trail, not one per event's actor.
+        return super().get_queryset(request).select_related("actor")
+
 
 class PaymentInline(ReadOnlyMixin, admin.TabularInline):
     model = Payment
@@ -74,6 +78,9 @@ class PaymentInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recorded_by", "voided_by")
+
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
@@ -91,6 +98,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ("status", "payment_status", "payment_method")
     search_fields = ("number", "recipient", "phone", "customer__email")
     list_select_related = ("customer", "assigned_to")
+    list_per_page = 50
     date_hierarchy = "placed_at"
     ordering = ("-placed_at", "-pk")
     inlines = (OrderLineInline, PaymentInline, OrderEventInline)
