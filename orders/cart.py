@@ -6,6 +6,7 @@ so that shape must not change. Prices are never stored: lines are priced from th
 each time they are shown, and ``services.place_order`` prices them again under its lock.
 """
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -285,6 +286,15 @@ class Cart:
         return totals_for(
             line.line_total for line in self.lines() if not line.problem and line.line_total
         )
+
+    def signature(self):
+        """A short fingerprint of the cart's products and quantities (``str``).
+
+        The checkout page carries it, so a cart changed in another tab since the page was
+        shown is noticed even when the total happens to stay the same.
+        """
+        content = ",".join(f"{key}:{qty}" for key, qty in sorted(self.data.items()))
+        return hashlib.sha256(content.encode()).hexdigest()[:16]
 
     def order_lines(self):
         """The ``[(product, quantity), ...]`` pairs ``services.place_order`` takes."""

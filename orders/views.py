@@ -8,7 +8,6 @@ comes from ``selectors.orders_for_member`` (anyone else's order is a 404).
 
 import re
 import secrets
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -223,6 +222,19 @@ class CheckoutView(LoginRequiredMixin, View):
         if refusal:
             return refusal
         form = CheckoutForm(request.POST)
+        shown = request.POST.get("cart_signature")
+        # The page's fingerprint of the cart (absent from hand-made posts, which the
+        # service's total check still covers).
+        if shown is not None and shown != cart.signature():
+            form.is_valid()
+            form.add_error(
+                None,
+                _(
+                    "Your cart changed since this page was shown (in another tab or window). "
+                    "Please check the items and the total below, then place the order."
+                ),
+            )
+            return self._render(form, cart, token)
         if not _token_issued(request.session, token):
             form.is_valid()
             form.add_error(
@@ -276,6 +288,8 @@ class CheckoutView(LoginRequiredMixin, View):
         context = {
             "form": form,
             "checkout_token": token,
+            "cart_signature": cart.signature(),
+            "has_field_errors": any(name != "__all__" for name in form.errors),
             "payment_choices": _payment_choices(form),
             **cart_context(cart),
         }
@@ -513,7 +527,9 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
             and order.status in (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
         )
         position = order.money_position()
-        received = max(position.net, Decimal("0.00"))
+        # Gross money received, with refunds listed apart, so the figures add up:
+        # total - received = still to pay (a refund is not collected again).
+        received = position.paid
         cash_due = order.payment_method == PaymentMethod.COD and position.due > 0
         context.update(
             order=order,
@@ -528,6 +544,7 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
             if may_change or order.status not in (Status.CONFIRMED, Status.ALLOCATED)
             else _explain(LOCKED_EXPLANATIONS, order),
             received=received,
+            refunded=position.refunded,
             amount_due=position.due,
             awaiting_prepayment=awaiting_prepayment,
             payment_details=_payment_details(order.payment_method),

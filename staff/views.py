@@ -860,6 +860,7 @@ class OrderPrintView(StaffRequiredMixin, View):
                 "order": order,
                 "lines": list(order.lines.all()),
                 "net_received": position.net,
+                "paid_received": position.paid,
                 "to_collect": None if order.is_prepaid else position.due,
                 # Nothing is collected for an order that must not be delivered.
                 "show_collect": stop is None,

@@ -302,3 +302,29 @@ def test_checkout_refused_when_total_changed_since_page_shown(client, member, se
     response = client.post(reverse("orders:checkout"), {**data, "expected_total": "1009.00"})
     assert response.status_code == 302
     assert Order.objects.get().total == Decimal("1009.00")
+
+
+def test_checkout_refused_when_cart_changed_even_at_the_same_total(client, member):
+    """Swapping a line for another of the same price in another tab places nothing."""
+    small = ProductFactory(sku="TEE-S", price=Decimal("69.00"), stock=5)
+    medium = ProductFactory(sku="TEE-M", price=Decimal("69.00"), stock=5)
+    client.force_login(member)
+    client.post(reverse("orders:cart-add"), {"product": small.pk, "quantity": 1})
+    page = client.get(reverse("orders:checkout"))
+    shown = {
+        "checkout_token": page.context["checkout_token"],
+        "cart_signature": page.context["cart_signature"],
+        "expected_total": "79.00",
+    }
+    client.post(reverse("orders:cart-update"), {"remove": str(small.pk)})
+    client.post(reverse("orders:cart-add"), {"product": medium.pk, "quantity": 1})
+    data = {**ADDRESS, "payment_method": "cod", "note": "", **shown}
+    response = client.post(reverse("orders:checkout"), data)
+    assert response.status_code == 200
+    assert "Your cart changed since this page was shown" in response.content.decode()
+    assert Order.objects.count() == 0
+    assert Product.objects.get(pk=medium.pk).stock == 5
+    data["cart_signature"] = response.context["cart_signature"]
+    response = client.post(reverse("orders:checkout"), data)
+    assert response.status_code == 302
+    assert Order.objects.get().lines.get().sku == "TEE-M"
