@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from mall.models import Product
 from orders import services
 from orders.exceptions import InvalidInput
 from orders.models import ADDRESS_FIELDS, PaymentMethod
@@ -173,6 +174,20 @@ class OrderEditForm(DeliveryFormMixin):
     """
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    add_sku = forms.CharField(
+        label=_("Add an item: SKU"),
+        max_length=100,
+        required=False,
+        help_text=_("The SKU printed on the product page, e.g. TEA-JASMINE-250."),
+    )
+    add_quantity = forms.IntegerField(
+        label=_("Quantity to add"),
+        min_value=1,
+        max_value=settings.MALL_MAX_LINE_QUANTITY,
+        required=False,
+        widget=forms.NumberInput(attrs={"class": "qty", "inputmode": "numeric"}),
+        error_messages={"invalid": _("Enter a whole number.")},
+    )
 
     def __init__(self, *args, order, lines, **kwargs):
         self.order = order
@@ -198,11 +213,26 @@ class OrderEditForm(DeliveryFormMixin):
         """``(line, bound field)`` pairs for the lines table."""
         return [(line, self[f"{QUANTITY_PREFIX}{line.product_id}"]) for line in self.order_lines]
 
+    def clean_add_sku(self):
+        """The product named by ``add_sku`` (exact SKU, any case), or ``None``.
+
+        Whether it may be sold now is the service's rule (``place_order``/``edit_order``).
+        """
+        sku = self.cleaned_data["add_sku"].strip()
+        if not sku:
+            return None
+        product = Product.objects.filter(sku__iexact=sku, is_visible=True).first()
+        if product is None:
+            raise forms.ValidationError(_("No product with this SKU."), code="unknown_sku")
+        return product
+
     def clean(self):
         cleaned = super().clean()
         quantities = [
             cleaned.get(f"{QUANTITY_PREFIX}{line.product_id}") for line in self.order_lines
         ]
+        if cleaned.get("add_sku"):
+            quantities.append(cleaned.get("add_quantity") or 1)
         if quantities and all(q == 0 for q in quantities):
             raise forms.ValidationError(
                 _("An order needs at least one item. To drop everything, cancel the order."),
@@ -217,6 +247,10 @@ class OrderEditForm(DeliveryFormMixin):
             quantity = self.cleaned_data[f"{QUANTITY_PREFIX}{line.product_id}"]
             if quantity:
                 pairs.append((line.product, quantity))
+        added = self.cleaned_data.get("add_sku")
+        if added:
+            # A product already on the order is merged by the service (quantities add up).
+            pairs.append((added, self.cleaned_data.get("add_quantity") or 1))
         return pairs
 
 

@@ -398,3 +398,47 @@ def test_cancelling_after_staff_confirmed_shows_the_refusal(login, member, trait
         assert response.redirect_chain[-1][0] == order.get_absolute_url()
         assert any("can no longer be" in m for m in messages_of(response))
     assert snapshot(order) == before
+
+
+def test_edit_adds_a_new_item_by_sku_at_todays_price(login, member, order, mug):
+    tea = ProductFactory(sku="TEA-JASMINE", name="Jasmine tea", price=Decimal("30.00"), stock=6)
+    client = login(member)
+    response = client.post(
+        reverse("orders:edit", args=[order.number]),
+        edit_data(order, add_sku="tea-jasmine ", add_quantity="2"),
+    )
+    assert response.status_code == 302
+    order = Order.objects.get(pk=order.pk)
+    assert sorted(order.lines.values_list("sku", "quantity", "unit_price")) == [
+        ("CAP-1", 1, Decimal("19.90")),
+        ("MUG-1", 2, Decimal("50.00")),
+        ("TEA-JASMINE", 2, Decimal("30.00")),
+    ]
+    assert order.total == Decimal("189.90")
+    assert Product.objects.get(pk=tea.pk).stock == 4
+    event = order.events.get(kind=OrderEvent.Kind.EDITED)
+    assert [(d["sku"], d["from"], d["to"]) for d in event.data["lines"]] == [("TEA-JASMINE", 0, 2)]
+
+
+@pytest.mark.parametrize("sku", ["NO-SUCH-SKU", "HIDDEN-1"])
+def test_edit_with_an_unknown_or_hidden_sku_changes_nothing(login, member, order, sku):
+    ProductFactory(sku="HIDDEN-1", is_visible=False, stock=5)
+    before = snapshot(order)
+    response = login(member).post(
+        reverse("orders:edit", args=[order.number]), edit_data(order, add_sku=sku)
+    )
+    assert response.status_code == 200
+    assert "No product with this SKU." in response.content.decode()
+    assert snapshot(order) == before
+
+
+def test_edit_adding_more_than_in_stock_is_refused(login, member, order):
+    ProductFactory(sku="LAST-ONE", stock=1)
+    before = snapshot(order)
+    response = login(member).post(
+        reverse("orders:edit", args=[order.number]),
+        edit_data(order, add_sku="LAST-ONE", add_quantity="2"),
+    )
+    assert response.status_code == 200
+    assert "not enough stock" in response.content.decode()
+    assert snapshot(order) == before
