@@ -36,20 +36,23 @@ class OrderLineInline(ReadOnlyMixin, admin.TabularInline):
     show_change_link = False
 
 
+EVENT_FIELDS = (
+    "created_at",
+    "kind",
+    "actor",
+    "from_status",
+    "to_status",
+    "from_payment_status",
+    "to_payment_status",
+    "note",
+    "data",
+    "order_version",
+)
+
+
 class OrderEventInline(ReadOnlyMixin, admin.TabularInline):
     model = OrderEvent
-    fields = (
-        "created_at",
-        "kind",
-        "actor",
-        "from_status",
-        "to_status",
-        "from_payment_status",
-        "to_payment_status",
-        "note",
-        "data",
-        "order_version",
-    )
+    fields = EVENT_FIELDS
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -166,19 +169,7 @@ class OrderEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ("order__number", "note")
     list_select_related = ("order", "actor")
     date_hierarchy = "created_at"
-    readonly_fields = (
-        "order",
-        "kind",
-        "actor",
-        "from_status",
-        "to_status",
-        "from_payment_status",
-        "to_payment_status",
-        "note",
-        "data",
-        "order_version",
-        "created_at",
-    )
+    readonly_fields = ("order", *EVENT_FIELDS)
     fields = readonly_fields
 
 

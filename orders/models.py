@@ -216,6 +216,15 @@ class Order(FSMModelMixin, models.Model):
         return self.payment_method in PREPAID_METHODS
 
     @property
+    def awaiting_prepayment(self):
+        """A prepaid order still going ahead whose money has not all arrived."""
+        return (
+            self.is_prepaid
+            and self.payment_status in (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
+            and self.status in (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
+        )
+
+    @property
     def address_dict(self):
         """The delivery address as the dict ``services.place_order`` takes."""
         return {field: getattr(self, field) for field in ADDRESS_FIELDS}

@@ -34,7 +34,7 @@ from orders.forms import (
     OrderEditForm,
     add_service_errors,
 )
-from orders.models import PREPAID_METHODS, Order, OrderEvent, PaymentMethod, PaymentStatus, Status
+from orders.models import Order, OrderEvent, PaymentMethod, Status
 from orders.templatetags.order_tags import money
 
 TOKENS_SESSION_KEY = "checkout_tokens"
@@ -521,11 +521,6 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
         order = self.get_order()
         allowed = services.allowed_actions(self.request.user, order)
         may_change = bool({"edit", "cancel"} & allowed)
-        awaiting_prepayment = (
-            order.payment_method in PREPAID_METHODS
-            and order.payment_status in (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
-            and order.status in (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
-        )
         position = order.money_position()
         # Gross money received, with refunds listed apart, so the figures add up:
         # total - received = still to pay (a refund is not collected again).
@@ -546,7 +541,7 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
             received=received,
             refunded=position.refunded,
             amount_due=position.due,
-            awaiting_prepayment=awaiting_prepayment,
+            awaiting_prepayment=order.awaiting_prepayment,
             payment_details=_payment_details(order.payment_method),
         )
         return context

@@ -6,34 +6,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.woocommerce import WC_HEADER
+
 WC_SAMPLE = Path(settings.BASE_DIR).parent / "shared/data/woocommerce_sample_products.csv"
 DEMO_CATALOGUE = Path(settings.BASE_DIR) / "mall/demo/demo_catalogue.csv"
-
-# The columns WooCommerce writes most often, in its own order.
-WC_HEADER = [
-    "ID",
-    "Type",
-    "SKU",
-    "Name",
-    "Published",
-    "Visibility in catalog",
-    "Short description",
-    "Description",
-    "Date sale price starts",
-    "Date sale price ends",
-    "In stock?",
-    "Stock",
-    "Sale price",
-    "Regular price",
-    "Categories",
-    "Images",
-    "Parent",
-    "Position",
-    "Attribute 1 name",
-    "Attribute 1 value(s)",
-    "Attribute 2 name",
-    "Attribute 2 value(s)",
-]
 
 
 @pytest.fixture
