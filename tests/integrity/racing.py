@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from orders import services
+from orders.services import _bookkeeping as bookkeeping
 
 LOCK_TIMEOUT = "20s"  # a lock wait longer than this is an error, not a hang
 JOIN_TIMEOUT = 60  # seconds for a whole race
@@ -105,7 +105,7 @@ def wait_for_lock_waiters(count, timeout=10):
 
 
 class Paused:
-    """Hold the thread named ``thread_name`` inside ``services._record`` until released.
+    """Hold the thread named ``thread_name`` inside the event writer until released.
 
     Use with ``monkeypatch``: ``paused = Paused(monkeypatch, "edit")``. The thread stops
     after its action changed the rows (and still holds their locks), just before the
@@ -116,7 +116,7 @@ class Paused:
         self.thread_name = thread_name
         self.reached = threading.Event()
         self.release = threading.Event()
-        real_record = services._record
+        real_record = bookkeeping.record
 
         def record(*args, **kwargs):
             if threading.current_thread().name == self.thread_name:
@@ -124,7 +124,7 @@ class Paused:
                 assert self.release.wait(JOIN_TIMEOUT), "paused thread was never released"
             return real_record(*args, **kwargs)
 
-        monkeypatch.setattr(services, "_record", record)
+        monkeypatch.setattr(bookkeeping, "record", record)
 
     def wait_reached(self, timeout=10):
         assert self.reached.wait(timeout), f"{self.thread_name} never reached the pause point"

@@ -1,0 +1,69 @@
+"""What every action does around its transition: the version check, the one event, the e-mail.
+
+Step modules call these through the module (``bookkeeping.record(...)``), so a test
+that patches one (the race harness pauses inside ``record``) patches every caller.
+"""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from orders import notifications
+from orders.exceptions import (
+    InvalidInput,
+    StaleOrder,
+)
+from orders.models import (
+    OrderEvent,
+)
+
+
+def check_version(order, expected_version):
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("The order version is missing.")) from None
+    if expected != order.version:
+        changes = list(
+            order.events.filter(order_version__gt=expected)
+            .exclude(kind=OrderEvent.Kind.CALL_LOGGED)
+            .values("kind", "note", "data", "created_at", "order_version")
+        )
+        raise StaleOrder(
+            _(
+                "The order changed after you opened it (you saw version %(seen)d, it is now "
+                "version %(now)d). Review the changes below before acting."
+            )
+            % {"seen": expected, "now": order.version},
+            details={"changes": changes, "current_version": order.version},
+        )
+
+
+def record(order, actor, kind, *, before, note="", data=None, bump=True, fields=()):
+    """Save ``fields`` of ``order`` (bumping ``version``) and write its one event.
+
+    ``before`` is ``(status, payment_status)`` read before the change.
+    """
+    if bump:
+        order.version += 1
+        order.save(update_fields=[*fields, "version", "updated_at"])
+    return OrderEvent.objects.create(
+        order=order,
+        actor=actor,
+        kind=kind,
+        from_status=before[0],
+        to_status=order.status,
+        from_payment_status=before[1],
+        to_payment_status=order.payment_status,
+        note=note,
+        data=data or {},
+        order_version=order.version,
+    )
+
+
+def notify(order, kind):
+    order_id = order.pk
+    transaction.on_commit(lambda: notifications.send_order_email(order_id, kind))
+
+
+def state(order):
+    return (order.status, order.payment_status)

@@ -1,0 +1,152 @@
+"""Cleaning of what callers hand the services: addresses, text, quantities, lines, money.
+
+Each cleaner returns the normalised value or raises ``InvalidInput`` with a message a
+person can act on.
+"""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from mall.models import Product
+from orders.exceptions import (
+    InvalidInput,
+)
+from orders.models import (
+    ADDRESS_FIELDS,
+    Order,
+    PaymentMethod,
+)
+from orders.pricing import quantize
+
+MAX_LINES = 50
+
+
+MAX_TEXT = 1000
+
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{5,28}$")
+
+
+def clean_address(address):
+    """Validate and normalise a delivery address dict.
+
+    ``address`` has the keys of ``ADDRESS_FIELDS`` (``recipient``, ``phone``, ``region``,
+    ``city``, ``address_line``, ``postcode``); all but ``postcode`` are required. Returns a
+    new dict of stripped strings. Raises ``InvalidInput`` with ``details["fields"]``
+    mapping each bad field to a message.
+    """
+    if not isinstance(address, dict):
+        raise InvalidInput(_("The delivery address is missing."))
+    limits = {f.name: f.max_length for f in Order._meta.fields if f.name in ADDRESS_FIELDS}
+    cleaned, errors = {}, {}
+    for field in ADDRESS_FIELDS:
+        value = address.get(field, "")
+        value = "" if value is None else str(value).strip()
+        if "\x00" in value:
+            errors[field] = _("Contains characters that are not allowed.")
+        elif is_blank(value) and field != "postcode":
+            errors[field] = _("This field is required.")
+        elif len(value) > limits[field]:
+            errors[field] = _("At most %(n)d characters.") % {"n": limits[field]}
+        cleaned[field] = value
+    phone = cleaned["phone"]
+    if "phone" not in errors:
+        digits = re.sub(r"\D", "", phone)
+        if not PHONE_RE.match(phone) or not 7 <= len(digits) <= 15:
+            errors["phone"] = _(
+                "Enter a phone number we can call, e.g. 138 0013 8000 or 021-5555 1234."
+            )
+    postcode = cleaned["postcode"]
+    if (
+        postcode
+        and "postcode" not in errors
+        and not re.fullmatch(r"[0-9A-Za-z \-]{3,12}", postcode)
+    ):
+        errors["postcode"] = _("Enter a valid postcode.")
+    if errors:
+        raise InvalidInput(_("Please correct the delivery address."), details={"fields": errors})
+    return cleaned
+
+
+# Zero-width and byte-order marks: invisible, so a field holding only these is empty.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def is_blank(value):
+    return not value.translate(INVISIBLE).strip()
+
+
+def clean_text(value, label, *, required=False, max_length=MAX_TEXT):
+    value = "" if value is None else str(value).strip()
+    if required and is_blank(value):
+        raise InvalidInput(_("%(label)s is required.") % {"label": label})
+    if len(value) > max_length:
+        raise InvalidInput(
+            _("%(label)s is too long (at most %(n)d characters).")
+            % {"label": label, "n": max_length}
+        )
+    if "\x00" in value:
+        raise InvalidInput(
+            _("%(label)s contains characters that are not allowed.") % {"label": label}
+        )
+    return value
+
+
+def clean_quantity(quantity):
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidInput(_("Quantities must be whole numbers."))
+    if not 1 <= quantity <= settings.MALL_MAX_LINE_QUANTITY:
+        raise InvalidInput(
+            _("Quantities must be between 1 and %(max)d.")
+            % {"max": settings.MALL_MAX_LINE_QUANTITY}
+        )
+    return quantity
+
+
+def clean_lines(lines):
+    """Return ``{product_id: quantity}`` from ``[(product, quantity), ...]``; merge repeats."""
+    if not lines:
+        raise InvalidInput(_("The order has no items."), code="empty")
+    wanted = {}
+    for item in lines:
+        try:
+            product, quantity = item
+        except (TypeError, ValueError):
+            raise InvalidInput(_("Each line is a product and a quantity.")) from None
+        if not isinstance(product, Product) or product.pk is None:
+            raise InvalidInput(_("Unknown product."))
+        wanted[product.pk] = wanted.get(product.pk, 0) + clean_quantity(quantity)
+        clean_quantity(wanted[product.pk])
+    if len(wanted) > MAX_LINES:
+        raise InvalidInput(_("An order can have at most %(n)d lines.") % {"n": MAX_LINES})
+    return wanted
+
+
+def clean_payment_method(value):
+    if value not in PaymentMethod.values:
+        raise InvalidInput(_("Choose a payment method."), code="payment_method")
+    return value
+
+
+def clean_amount(amount):
+    if isinstance(amount, float | bool):
+        raise InvalidInput(_("Amounts are exact decimals, not floating point."))
+    try:
+        amount = Decimal(str(amount).strip()) if not isinstance(amount, Decimal) else amount
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(_("Enter an amount such as 128.50.")) from None
+    if not amount.is_finite() or amount.as_tuple().exponent > 0:
+        raise InvalidInput(_("Enter an amount such as 128.50."))
+    if amount <= 0:
+        raise InvalidInput(_("The amount must be more than zero."))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(_("Amounts have at most two decimal places."))
+    if amount > settings.MALL_MAX_PAYMENT_AMOUNT:
+        raise InvalidInput(
+            _("The amount is larger than any single entry may be (%(max)s).")
+            % {"max": settings.MALL_MAX_PAYMENT_AMOUNT}
+        )
+    return quantize(amount)

@@ -1,0 +1,279 @@
+"""Placing an order and the member's changes before confirmation.
+
+DESIGN: ``place_order``, ``edit_order``.
+"""
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mall.templatetags.shop import money
+from orders import locks
+from orders.exceptions import (
+    InvalidInput,
+    NotPermitted,
+    TotalChanged,
+)
+from orders.models import (
+    ADDRESS_FIELDS,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Status,
+    new_order_number,
+)
+from orders.pricing import quantize, totals_for
+from orders.services import _bookkeeping as bookkeeping
+from orders.services import _guards as guards
+from orders.services import _inputs as inputs
+from orders.services import _stock as stock
+
+
+def check_edit(actor, order):
+    """Raise unless ``actor`` may change ``order`` now (owner, while submitted)."""
+    guards.require_perm(actor, order.edit)
+    guards.require_state(
+        order.edit,
+        _(
+            "The order was confirmed by our staff and can no longer be changed online. "
+            "Please call us if something is wrong."
+        )
+        if order.status in (Status.CONFIRMED, Status.ALLOCATED)
+        else guards.check_status_message(order),
+    )
+
+
+def place_order(
+    actor, *, lines, address, payment_method, note="", checkout_token=None, expected_total=None
+):
+    """Place an order for ``actor`` (a signed-in member) and reserve its stock.
+
+    ``lines``: list of ``(Product, quantity)`` pairs, quantity a positive int up to
+    ``MALL_MAX_LINE_QUANTITY`` (repeats of one product are merged). ``address``: dict of
+    the address fields (see ``clean_address``). ``payment_method``: ``cod``,
+    ``bank_transfer`` or ``postal_remittance``. ``checkout_token``: optional one-time
+    token of the checkout form; placing again with the same token returns the order it
+    made instead of a second one (double submit). ``expected_total``: optional ``Decimal``
+    total the member was shown; if prices or the cart changed so the total differs,
+    ``TotalChanged`` is raised and nothing is placed.
+
+    Unit prices are the products' current prices, copied onto the lines. Raises
+    ``NotPermitted`` (anonymous), ``InvalidInput`` (bad lines, address, method, note, or
+    a product no longer for sale), ``InsufficientStock``. Returns the new ``Order``.
+    """
+    if not actor.is_authenticated:
+        raise NotPermitted(_("Please sign in to place an order."))
+    wanted = inputs.clean_lines(lines)
+    cleaned_address = inputs.clean_address(address)
+    payment_method = inputs.clean_payment_method(payment_method)
+    note = inputs.clean_text(note, _("The note"))
+    if checkout_token:
+        existing = Order.objects.filter(checkout_token=checkout_token, customer=actor).first()
+        if existing:
+            return existing
+
+    try:
+        with transaction.atomic():
+            products = locks.lock_products(wanted)
+            if checkout_token:
+                # A double submit's twin request held these product locks until it
+                # committed; read again now (READ COMMITTED sees its order) so the second
+                # click returns that order instead of reserving again, or of reporting
+                # the unit the first click just took as out of stock.
+                existing = Order.objects.filter(
+                    checkout_token=checkout_token, customer=actor
+                ).first()
+                if existing:
+                    return existing
+            if len(products) != len(wanted):
+                raise InvalidInput(_("A product in your cart no longer exists."))
+            stock.refuse_unsellable(products.values())
+            stock.reserve(products, wanted)
+
+            now = timezone.now()
+            priced = [
+                (products[pid], qty, products[pid].current_price(now))
+                for pid, qty in wanted.items()
+            ]
+            subtotal, fee, total = totals_for(quantize(price * qty) for _p, qty, price in priced)
+            if expected_total is not None and Decimal(expected_total) != total:
+                raise TotalChanged(
+                    _(
+                        "The total changed from %(old)s to %(new)s since the page was shown "
+                        "(a price or your cart changed). Please check the order and place it "
+                        "again."
+                    )
+                    % {"old": money(expected_total), "new": money(total)},
+                    details={"total": total},
+                )
+            order = Order(
+                customer=actor,
+                payment_method=payment_method,
+                customer_note=note,
+                subtotal=subtotal,
+                shipping_fee=fee,
+                total=total,
+                checkout_token=checkout_token or None,
+                **cleaned_address,
+            )
+            for attempt in range(5):
+                try:
+                    with transaction.atomic():
+                        order.save()
+                    break
+                except IntegrityError:
+                    if (
+                        checkout_token
+                        and Order.objects.filter(checkout_token=checkout_token).exists()
+                    ):
+                        raise
+                    if attempt == 4:
+                        raise
+                    order.number = new_order_number()
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    product=product,
+                    sku=product.sku,
+                    name=product.display_name,
+                    unit_price=price,
+                    quantity=qty,
+                    line_total=quantize(price * qty),
+                )
+                for product, qty, price in priced
+            )
+            bookkeeping.record(
+                order,
+                actor,
+                OrderEvent.Kind.PLACED,
+                before=("", ""),
+                bump=False,
+                data={
+                    "lines": [
+                        {"sku": p.sku, "quantity": q, "unit_price": str(price)}
+                        for p, q, price in priced
+                    ],
+                    "total": str(total),
+                },
+            )
+            bookkeeping.notify(order, "placed")
+    except IntegrityError:
+        if checkout_token:
+            existing = Order.objects.filter(checkout_token=checkout_token, customer=actor).first()
+            if existing:
+                return existing
+        raise
+    return order
+
+
+def edit_order(
+    actor, order, *, expected_version, lines=None, address=None, payment_method=None, note=None
+):
+    """Let the owning member change a submitted order, re-balancing reserved stock.
+
+    ``lines`` replaces the whole list of ``(Product, quantity)`` pairs (``None`` keeps it);
+    a product kept on the order keeps the unit price it was ordered at, a new product
+    takes today's price. ``address`` replaces the address fields; ``payment_method`` and
+    ``note`` replace theirs. ``expected_version`` is the version the member's form showed.
+
+    Raises ``NotPermitted`` (not the owner), ``TransitionNotAllowed`` (no longer
+    submitted), ``StaleOrder``, ``InvalidInput``, ``InsufficientStock``. Returns the order;
+    when nothing differs it is returned unchanged, with no event.
+    """
+    with transaction.atomic():
+        order = locks.lock_order(order)
+        check_edit(actor, order)
+        bookkeeping.check_version(order, expected_version)
+        before = bookkeeping.state(order)
+        diff, fields = {}, []
+
+        if address is not None:
+            cleaned = inputs.clean_address(address)
+            changed = {
+                f: [getattr(order, f), cleaned[f]]
+                for f in ADDRESS_FIELDS
+                if getattr(order, f) != cleaned[f]
+            }
+            if changed:
+                diff["address"] = changed
+                for f in changed:
+                    setattr(order, f, cleaned[f])
+                fields += list(changed)
+        if payment_method is not None:
+            payment_method = inputs.clean_payment_method(payment_method)
+            if payment_method != order.payment_method:
+                diff["payment_method"] = [order.payment_method, payment_method]
+                order.payment_method = payment_method
+                fields.append("payment_method")
+        if note is not None:
+            note = inputs.clean_text(note, _("The note"))
+            if note != order.customer_note:
+                diff["note"] = [order.customer_note, note]
+                order.customer_note = note
+                fields.append("customer_note")
+        if lines is not None:
+            wanted = inputs.clean_lines(lines)
+            current = {line.product_id: line for line in order.lines.all()}
+            deltas = {
+                pid: wanted.get(pid, 0) - (current[pid].quantity if pid in current else 0)
+                for pid in set(wanted) | set(current)
+            }
+            deltas = {pid: d for pid, d in deltas.items() if d}
+            if deltas:
+                products = locks.lock_products(deltas)
+                if len(products) != len(deltas):
+                    raise InvalidInput(_("A product on the order no longer exists."))
+                # Only what the member adds must still be for sale; fewer units never are refused.
+                stock.refuse_unsellable([products[pid] for pid, d in deltas.items() if d > 0])
+                stock.reserve(products, deltas)
+                line_diff = []
+                now = timezone.now()
+                for pid in deltas:
+                    line = current.get(pid)
+                    new_qty = wanted.get(pid, 0)
+                    if line is None:
+                        product = products[pid]
+                        price = product.current_price(now)
+                        OrderLine.objects.create(
+                            order=order,
+                            product=product,
+                            sku=product.sku,
+                            name=product.display_name,
+                            unit_price=price,
+                            quantity=new_qty,
+                            line_total=quantize(price * new_qty),
+                        )
+                        line_diff.append(
+                            {
+                                "sku": product.sku,
+                                "name": product.display_name,
+                                "from": 0,
+                                "to": new_qty,
+                            }
+                        )
+                        continue
+                    line_diff.append(
+                        {"sku": line.sku, "name": line.name, "from": line.quantity, "to": new_qty}
+                    )
+                    if new_qty == 0:
+                        line.delete()
+                    else:
+                        line.quantity = new_qty
+                        line.line_total = quantize(line.unit_price * new_qty)
+                        line.save(update_fields=["quantity", "line_total"])
+                diff["lines"] = sorted(line_diff, key=lambda d: d["sku"])
+                subtotal, fee, total = totals_for(order.lines.values_list("line_total", flat=True))
+                if total != order.total:
+                    diff["total"] = [str(order.total), str(total)]
+                order.subtotal, order.shipping_fee, order.total = subtotal, fee, total
+                fields += ["subtotal", "shipping_fee", "total"]
+
+        if not diff:
+            return order
+        order.edit()
+        bookkeeping.record(
+            order, actor, OrderEvent.Kind.EDITED, before=before, data=diff, fields=fields
+        )
+    return order
