@@ -1,0 +1,88 @@
+"""Back-office views (DESIGN: "URLs"): dashboard, order list and CSV export, order detail,
+one POST view per action, deliveries and the printable order sheet.
+
+Views are thin: a form validates the input, the view calls one function of
+``orders.services`` and redirects. What a user may do is asked of
+``services.allowed_actions`` / ``services.may_ever`` (and the services' own ``check_*``
+functions for the reason something is refused), never decided here. A refusal because
+of the order's state or the input becomes a message; a role that may never take an
+action gets 403; an order outside the user's scope is 404.
+
+One module per business step; this package re-exports every view and helper, so
+``from staff import views; views.OrderListView`` keeps working:
+
+- ``_base``: ``StaffRequiredMixin``, ``order_for_staff``, ``detail_url``,
+  ``role_labels``, ``staff_orders`` and the list's query strings;
+- ``dashboard``: the queues (``DashboardView``);
+- ``order_list``: the list and its paginator (``OrderListView``, ``OrderPaginator``,
+  ``PAGE_SIZE``, read from this package);
+- ``export``: the CSV of the filtered list (``OrderExportView``);
+- ``order_detail``: the order page (``OrderDetailView``, ``detail_context``);
+- ``actions._base``: ``OrderActionView``, the POST endpoint every action shares;
+- ``actions.confirmation``: confirm, invalidate, log a call;
+- ``actions.cancellation``: cancel;
+- ``actions.dispatch``: allocate, ship;
+- ``actions.payments``: payment, refund, void;
+- ``deliveries``: a logistics person's deliveries (``DeliveryListView``);
+- ``printing``: the printable order sheet (``OrderPrintView``).
+"""
+
+from staff.views._base import (
+    STALE_SESSION_KEY,
+    StaffRequiredMixin,
+    detail_url,
+    order_for_staff,
+    role_labels,
+    staff_orders,
+)
+from staff.views.actions._base import OrderActionView
+from staff.views.actions.cancellation import OrderCancelView
+from staff.views.actions.confirmation import (
+    OrderCallView,
+    OrderConfirmView,
+    OrderInvalidateView,
+)
+from staff.views.actions.dispatch import OrderAllocateView, OrderShipView
+from staff.views.actions.payments import OrderPaymentView, OrderRefundView, PaymentVoidView
+from staff.views.dashboard import DashboardView
+from staff.views.deliveries import DeliveryListView
+from staff.views.export import FORMULA_START, OrderExportView
+from staff.views.order_detail import (
+    BOX_ACTIONS,
+    EXPLAINED_REFUSALS,
+    OrderDetailView,
+    detail_context,
+)
+from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
+from staff.views.printing import OrderPrintView
+
+__all__ = [
+    "BOX_ACTIONS",
+    "EXPLAINED_REFUSALS",
+    "FORMULA_START",
+    "PAGE_SIZE",
+    "STALE_SESSION_KEY",
+    "DashboardView",
+    "DeliveryListView",
+    "OrderActionView",
+    "OrderAllocateView",
+    "OrderCallView",
+    "OrderCancelView",
+    "OrderConfirmView",
+    "OrderDetailView",
+    "OrderExportView",
+    "OrderInvalidateView",
+    "OrderListView",
+    "OrderPaginator",
+    "OrderPaymentView",
+    "OrderPrintView",
+    "OrderRefundView",
+    "OrderShipView",
+    "PaymentVoidView",
+    "StaffRequiredMixin",
+    "detail_context",
+    "detail_url",
+    "order_for_staff",
+    "role_labels",
+    "staff_orders",
+]

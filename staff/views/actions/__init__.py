@@ -1,0 +1,1 @@
+"""One module per business step of an order; ``OrderActionView`` in ``_base``."""

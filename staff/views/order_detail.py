@@ -1,0 +1,100 @@
+"""The order page: lines, money, ledger, timeline and the forms of the actions allowed now."""
+
+from django.shortcuts import render
+from django.views import View
+
+from orders import selectors, services
+from orders.exceptions import OrderError
+from staff import forms as staff_forms
+from staff.timeline import describe_changes, timeline
+from staff.views._base import STALE_SESSION_KEY, StaffRequiredMixin, order_for_staff
+
+# Refusals worth explaining on the page before anyone tries: business rules, not states.
+EXPLAINED_REFUSALS = ("unpaid", "money_held")
+# Actions offered in the order page's "What you can do now" box (voiding sits in the ledger).
+BOX_ACTIONS = frozenset(
+    {"confirm", "allocate", "ship", "payment", "refund", "call", "invalidate", "cancel"}
+)
+
+
+def _explained_refusals(user, order, allowed):
+    """Messages for ship/cancel refused by a business rule (e.g. "not paid yet")."""
+    notices = []
+    for action, check in (("ship", services.check_ship), ("cancel", services.check_cancel)):
+        if action in allowed or not services.may_ever(user, action):
+            continue
+        try:
+            check(user, order)
+        except OrderError as exc:
+            if exc.code in EXPLAINED_REFUSALS:
+                notices.append(exc.message)
+    return notices
+
+
+def detail_context(request, order, bound=None):
+    """Everything the order page shows; ``bound`` maps action → a form with errors.
+
+    Query count does not grow with the number of lines, payments or events.
+    """
+    user = request.user
+    bound = bound or {}
+    allowed = services.allowed_actions(user, order)
+    position = order.money_position()
+    net = position.net
+    payments = list(order.payments.select_related("recorded_by", "voided_by"))
+
+    stale = request.session.pop(STALE_SESSION_KEY % order.number, None)
+    form_makers = {
+        "call": lambda: staff_forms.CallForm(order=order),
+        "confirm": lambda: staff_forms.ConfirmForm(
+            order=order, initial={"call_note": (stale or {}).get("call_note", "")}
+        ),
+        "allocate": lambda: staff_forms.AllocateForm(order=order),
+        "ship": lambda: staff_forms.ShipForm(order=order),
+        "payment": lambda: staff_forms.PaymentForm(order=order, balance_due=position.due),
+        "refund": lambda: staff_forms.RefundForm(order=order, net_received=net),
+    }
+    action_forms = {
+        action: bound.get(action) or make()
+        for action, make in form_makers.items()
+        if action in allowed
+    }
+    return {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "payments": payments,
+        "money": {
+            "paid": position.paid,
+            "refunded": position.refunded,
+            "net": position.net,
+            "balance_due": position.due,
+            "credit_due": position.credit,
+        },
+        "allowed": allowed,
+        "forms": action_forms,
+        "can_void": "void" in allowed,
+        "box_actions": allowed & BOX_ACTIONS,
+        "notices": _explained_refusals(user, order, allowed),
+        "timeline": timeline(order, selectors.staff_timeline(order)),
+        "stale": (
+            {
+                "seen_version": stale.get("seen_version"),
+                "current_version": order.version,
+                "changes": describe_changes(stale.get("changes", [])),
+            }
+            if stale
+            else None
+        ),
+        "member_orders": order.customer.orders.count(),
+        "nav": "orders",
+    }
+
+
+class OrderDetailView(StaffRequiredMixin, View):
+    """One order: lines, money, address, ledger, timeline and the actions allowed now."""
+
+    nav = "orders"
+
+    def get(self, request, number):
+        order = order_for_staff(request, number)
+        return render(request, "staff/order_detail.html", detail_context(request, order))
