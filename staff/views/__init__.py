@@ -23,6 +23,7 @@ One module per business step; this package re-exports every view and helper, so
 - ``actions.cancellation``: cancel;
 - ``actions.dispatch``: allocate, ship;
 - ``actions.payments``: payment, refund, void;
+- ``actions.delivery``: a delivery attempt, the delivery, a return;
 - ``deliveries``: a logistics person's deliveries (``DeliveryListView``);
 - ``printing``: the printable order sheet (``OrderPrintView``).
 """
@@ -42,6 +43,7 @@ from staff.views.actions.confirmation import (
     OrderConfirmView,
     OrderInvalidateView,
 )
+from staff.views.actions.delivery import OrderAttemptView, OrderDeliverView, OrderReturnView
 from staff.views.actions.dispatch import OrderAllocateView, OrderShipView
 from staff.views.actions.payments import OrderPaymentView, OrderRefundView, PaymentVoidView
 from staff.views.dashboard import DashboardView
@@ -66,9 +68,11 @@ __all__ = [
     "DeliveryListView",
     "OrderActionView",
     "OrderAllocateView",
+    "OrderAttemptView",
     "OrderCallView",
     "OrderCancelView",
     "OrderConfirmView",
+    "OrderDeliverView",
     "OrderDetailView",
     "OrderExportView",
     "OrderInvalidateView",
@@ -77,6 +81,7 @@ __all__ = [
     "OrderPaymentView",
     "OrderPrintView",
     "OrderRefundView",
+    "OrderReturnView",
     "OrderShipView",
     "PaymentVoidView",
     "StaffRequiredMixin",

@@ -10,13 +10,18 @@ from staff.views._base import StaffRequiredMixin, order_for_staff
 
 
 class OrderPrintView(StaffRequiredMixin, View):
-    """Printable order sheet / packing slip, with the cash to collect on delivery."""
+    """Printable order sheet / packing slip, with the cash to collect on delivery
+    (``money_position().due`` of a cash-on-delivery order; nothing once delivered or
+    returned, or for a prepaid order)."""
 
     # A sheet travels without the system: one that must not lead to a delivery says so.
     STOP_BANNERS = {
         Status.CANCELLED: gettext_lazy("CANCELLED — DO NOT DELIVER"),
         Status.INVALID: gettext_lazy("INVALID — DO NOT DELIVER"),
+        Status.RETURNED: gettext_lazy("RETURNED TO THE SHOP — DO NOT DELIVER"),
     }
+    # Delivered already: the sheet may be reprinted, but nothing is collected again.
+    DONE_BANNERS = {Status.DELIVERED: gettext_lazy("DELIVERED — COLLECT NOTHING")}
     WAIT_BANNERS = {Status.SUBMITTED: gettext_lazy("NOT CONFIRMED YET")}
 
     def get(self, request, number):
@@ -24,6 +29,7 @@ class OrderPrintView(StaffRequiredMixin, View):
         position = order.money_position()
         totals = order.ledger_totals()
         stop = self.STOP_BANNERS.get(order.status)
+        done = self.DONE_BANNERS.get(order.status)
         return render(
             request,
             "staff/order_print.html",
@@ -33,9 +39,10 @@ class OrderPrintView(StaffRequiredMixin, View):
                 "net_received": position.net,
                 "paid_received": totals.paid,
                 "to_collect": None if order.is_prepaid else position.due,
-                # Nothing is collected for an order that must not be delivered.
-                "show_collect": stop is None,
+                # Nothing is collected for an order that must not be (or was) delivered.
+                "show_collect": stop is None and done is None,
                 "stop_banner": stop,
+                "done_banner": done,
                 "wait_banner": self.WAIT_BANNERS.get(order.status),
                 "printed_at": timezone.now(),
             },
