@@ -44,9 +44,7 @@ def money_state():
     """Orders (status, money), payments, events, collections, remittances and stock."""
     return {
         "orders": sorted(
-            Order.objects.values_list(
-                "pk", "status", "payment_status", "version", "owed", "held"
-            )
+            Order.objects.values_list("pk", "status", "payment_status", "version", "owed", "held")
         ),
         "payments": sorted(
             Payment.objects.values_list("pk", "order_id", "kind", "amount", "reference")

@@ -261,9 +261,7 @@ def test_exactly_one_event_per_order(courier, two, finance_user):
         assert order.status == Status.DELIVERED
 
 
-def test_a_fault_on_the_second_order_rolls_everything_back(
-    courier, two, finance_user, monkeypatch
-):
+def test_a_fault_on_the_second_order_rolls_everything_back(courier, two, finance_user, monkeypatch):
     """A real database error on the second order's event write: the first order's payment,
     the remittance and every collection's hand-over are undone with it."""
     before = money_state()
