@@ -98,9 +98,8 @@ class CashView(StaffRequiredMixin, TemplateView):
 
 def courier_or_404(courier_id):
     """A logistics person, or anyone still holding collected cash; else 404."""
-    users = get_user_model().objects.filter(
-        Q(groups__name=LOGISTICS) | Q(cod_collections__remittance__isnull=True)
-    )
+    holding = CodCollection.objects.filter(remittance__isnull=True).values("courier_id")
+    users = get_user_model().objects.filter(Q(groups__name=LOGISTICS) | Q(pk__in=holding))
     courier = users.filter(pk=courier_id).first()
     if courier is None:
         raise Http404
