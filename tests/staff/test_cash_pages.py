@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -355,3 +357,24 @@ def test_anonymous_goes_to_sign_in(client, courier):
         response = client.get(path)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_cash_page_queries_do_not_grow_with_couriers_or_remittances(
+    english, finance_user, admin_user
+):
+    """The page costs the same number of queries for 1 courier and remittance as for 4."""
+
+    def add(n):
+        person = logistics_person(username=f"q-courier-{n}")
+        collected(person, admin_user)
+        remit(finance_user, person, [collected(person, admin_user)], "110.00")
+
+    client = english(finance_user)
+    add(0)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(CASH).status_code == 200
+    for n in range(1, 4):
+        add(n)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(CASH).status_code == 200
+    assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
