@@ -163,9 +163,10 @@ class RemittanceView(StaffRequiredMixin, View):
         data = form.cleaned_data
         ticked = data["collections"]
         by_pk = {c.pk: c for c in pending}
+        difference = None
         if all(pk in by_pk for pk in ticked):
             expected = sum((by_pk[pk].amount for pk in ticked), Decimal("0.00"))
-            difference = data["counted"] - expected
+            difference = (data["counted"] - expected) or None
             if difference and data["confirm_difference"] != str(difference):
                 # Show the difference and ask again: a typo in the count must not become
                 # a shortfall on the books.
@@ -199,8 +200,9 @@ class RemittanceView(StaffRequiredMixin, View):
             )
         except OrderError as exc:
             messages.error(request, exc.message)
-            pending = self.pending(courier)
-            return self.render_form(courier, form, pending=pending, ticked=ticked)
+            return self.render_form(
+                courier, form, pending=self.pending(courier), ticked=ticked, difference=difference
+            )
         count = remittance.collections.count()
         text = ngettext(
             "Remittance %(number)s recorded: %(n)d collection of %(courier)s, %(counted)s counted.",

@@ -256,7 +256,9 @@ def test_a_confirmed_difference_without_a_note_is_refused(english, finance_user,
     assert money_state() == before
     (text,) = messages_of(response)
     assert text == ("The counted cash differs from the collections by -10.00: say why in the note.")
-    assert 'value="200.00"' in response.content.decode()
+    html = response.content.decode()
+    assert 'value="200.00"' in html
+    assert "differs from the ticked collections by -10.00 CNY" in html  # still shown
 
 
 def test_already_remitted_meanwhile_is_told_and_changes_nothing(
