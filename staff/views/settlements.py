@@ -41,6 +41,7 @@ COMMON_CARRIERS = ["SF Express", "China Post EMS", "JD Logistics", "ZTO Express"
 
 
 def outcome_labels():
+    """The file's outcomes (``delivered``, ``returned``, ``refused``) in the page's words."""
     return {DELIVERED: _("delivered"), RETURNED: _("returned"), REFUSED: _("refused")}
 
 
@@ -58,6 +59,8 @@ def carrier_suggestions():
 
 
 class SettlementAccessMixin(StaffRequiredMixin):
+    """Finance only (``orders.apply_cod_settlement``): any other staff role gets 403."""
+
     nav = "settlements"
 
     def check_permission(self, request):
