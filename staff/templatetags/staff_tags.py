@@ -70,7 +70,8 @@ def staff_subnav(context):
     (``staff.views.cash``, ``staff.views.settlements``); the Django admin for
     ``is_staff`` users, as the admin site itself requires.
     """
-    from orders import selectors, services
+    from orders import selectors
+    from orders.models import FINANCE
     from staff.views.cash import may_view_cash
 
     request = context.get("request")
@@ -80,6 +81,8 @@ def staff_subnav(context):
         "nav": context.get("nav", ""),
         "show_deliveries": bool(roles),
         "show_cash": bool(roles) and may_view_cash(user),
-        "show_settlements": bool(roles) and services.may_ever(user, "settle"),
+        # By role, not ``has_perm``: the menu is on every page and must not cost the
+        # permission queries (the pages themselves check ``services.may_ever``).
+        "show_settlements": FINANCE in roles,
         "show_admin": bool(user is not None and user.is_active and user.is_staff),
     }
