@@ -66,9 +66,13 @@ def staff_subnav(context):
 
     Dashboard and Orders for every staff role; Deliveries too (a logistics person sees
     their own, order admins and finance pick a person: ``staff.views.DeliveryListView``);
-    the Django admin for ``is_staff`` users, as the admin site itself requires.
+    Cash for finance and order admins, COD settlements for finance
+    (``staff.views.cash``, ``staff.views.settlements``); the Django admin for
+    ``is_staff`` users, as the admin site itself requires.
     """
     from orders import selectors
+    from orders.models import FINANCE
+    from staff.views.cash import may_view_cash
 
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -76,5 +80,9 @@ def staff_subnav(context):
     return {
         "nav": context.get("nav", ""),
         "show_deliveries": bool(roles),
+        "show_cash": bool(roles) and may_view_cash(user),
+        # By role, not ``has_perm``: the menu is on every page and must not cost the
+        # permission queries (the pages themselves check ``services.may_ever``).
+        "show_settlements": FINANCE in roles,
         "show_admin": bool(user is not None and user.is_active and user.is_staff),
     }

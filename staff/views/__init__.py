@@ -25,7 +25,10 @@ One module per business step; this package re-exports every view and helper, so
 - ``actions.payments``: payment, refund, void;
 - ``actions.delivery``: a delivery attempt, the delivery, a return;
 - ``deliveries``: a logistics person's deliveries (``DeliveryListView``);
-- ``printing``: the printable order sheet (``OrderPrintView``).
+- ``printing``: the printable order sheet (``OrderPrintView``);
+- ``cash``: couriers' cash in hand and remittances (``CashView``, ``RemittanceView``);
+- ``settlements``: a carrier's COD settlement file (``SettlementUploadView``,
+  ``SettlementPreviewView``).
 """
 
 from staff.views._base import (
@@ -46,6 +49,7 @@ from staff.views.actions.confirmation import (
 from staff.views.actions.delivery import OrderAttemptView, OrderDeliverView, OrderReturnView
 from staff.views.actions.dispatch import OrderAllocateView, OrderShipView
 from staff.views.actions.payments import OrderPaymentView, OrderRefundView, PaymentVoidView
+from staff.views.cash import CashView, RemittanceView
 from staff.views.dashboard import DashboardView
 from staff.views.deliveries import DeliveryListView
 from staff.views.export import FORMULA_START, OrderExportView
@@ -57,6 +61,7 @@ from staff.views.order_detail import (
 )
 from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
 from staff.views.printing import OrderPrintView
+from staff.views.settlements import SettlementPreviewView, SettlementUploadView
 
 __all__ = [
     "BOX_ACTIONS",
@@ -64,6 +69,7 @@ __all__ = [
     "FORMULA_START",
     "PAGE_SIZE",
     "STALE_SESSION_KEY",
+    "CashView",
     "DashboardView",
     "DeliveryListView",
     "OrderActionView",
@@ -84,6 +90,9 @@ __all__ = [
     "OrderReturnView",
     "OrderShipView",
     "PaymentVoidView",
+    "RemittanceView",
+    "SettlementPreviewView",
+    "SettlementUploadView",
     "StaffRequiredMixin",
     "detail_context",
     "detail_url",

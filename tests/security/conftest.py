@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from mall.models import Category, Product
-from orders.models import Order, OrderEvent, Payment
+from orders.models import CodCollection, Order, OrderEvent, Payment, Remittance
 from tests import factories
 from tests.staff.helpers import allocate, confirm, place
 
@@ -77,4 +77,6 @@ def database_state():
         "payments": sorted(Payment.objects.values_list("pk", "amount", "voided_at")),
         "stock": sorted(Product.objects.values_list("pk", "stock")),
         "products": Product.objects.count(),
+        "collections": sorted(CodCollection.objects.values_list("pk", "remittance_id")),
+        "remittances": Remittance.objects.count(),
     }

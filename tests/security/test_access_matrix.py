@@ -133,6 +133,20 @@ ACCESS = {
         "get": row(LOGIN, 403, 403, 302, 403, 403, 302),  # confirmation page: refused now
         "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
     },
+    # finance's cash pages (order admins may look at the cash, only finance records)
+    "staff/cash/": {"get": row(LOGIN, 403, 403, 200, 200, 403, 200)},
+    "staff/cash/remit/<int:courier_id>/": {
+        "get": row(LOGIN, 403, 403, 403, 200, 403, 200),
+        "post": row(LOGIN, 403, 403, 403, 200, 403, 200),  # nothing ticked: the form again
+    },
+    "staff/cod-settlements/": {
+        "get": row(LOGIN, 403, 403, 403, 200, 403, 200),
+        "post": row(LOGIN, 403, 403, 403, 200, 403, 200),  # no file: the form with errors
+    },
+    "staff/cod-settlements/<str:token>/": {
+        "get": row(LOGIN, 403, 403, 403, 302, 403, 302),  # unknown token: "expired"
+        "post": row(LOGIN, 403, 403, 403, 302, 403, 302),
+    },
     # The Django admin, as a whole: see test_admin_namespace.
     ADMIN: {},
 }
