@@ -23,8 +23,12 @@ One module per business step; this package re-exports every view and helper, so
 - ``actions.cancellation``: cancel;
 - ``actions.dispatch``: allocate, ship;
 - ``actions.payments``: payment, refund, void;
-- ``deliveries``: a logistics person's deliveries (``DeliveryListView``);
-- ``printing``: the printable order sheet (``OrderPrintView``).
+- ``deliveries``: the courier's day (``DeliveryListView``, ``RunSheetView``,
+  ``PickingListView``);
+- ``bulk``: the order list's bulk actions (``BulkAllocateView``);
+- ``selection``: several orders named by ``?order=`` (at most ``MAX_ORDERS``);
+- ``printing``: the printable order sheet (``OrderPrintView``), several at once
+  (``OrderSheetsPrintView``).
 """
 
 from staff.views._base import (
@@ -45,7 +49,8 @@ from staff.views.actions.confirmation import (
 from staff.views.actions.dispatch import OrderAllocateView, OrderShipView
 from staff.views.actions.payments import OrderPaymentView, OrderRefundView, PaymentVoidView
 from staff.views.dashboard import DashboardView
-from staff.views.deliveries import DeliveryListView
+from staff.views.bulk import BulkAllocateView
+from staff.views.deliveries import DeliveryListView, PickingListView, RunSheetView
 from staff.views.export import FORMULA_START, OrderExportView
 from staff.views.order_detail import (
     BOX_ACTIONS,
@@ -54,7 +59,7 @@ from staff.views.order_detail import (
     detail_context,
 )
 from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
-from staff.views.printing import OrderPrintView
+from staff.views.printing import OrderPrintView, OrderSheetsPrintView
 
 __all__ = [
     "BOX_ACTIONS",
@@ -62,6 +67,7 @@ __all__ = [
     "FORMULA_START",
     "PAGE_SIZE",
     "STALE_SESSION_KEY",
+    "BulkAllocateView",
     "DashboardView",
     "DeliveryListView",
     "OrderActionView",
@@ -77,8 +83,11 @@ __all__ = [
     "OrderPaymentView",
     "OrderPrintView",
     "OrderRefundView",
+    "OrderSheetsPrintView",
     "OrderShipView",
     "PaymentVoidView",
+    "PickingListView",
+    "RunSheetView",
     "StaffRequiredMixin",
     "detail_context",
     "detail_url",
