@@ -255,6 +255,17 @@ def world_allocated(world):
     return allocate(_confirmed(world), world.users["order_admin"], world.users["logistics"])
 
 
+def case_bulk_allocate(world):
+    """Allocate two confirmed orders at once (the order list's bulk action)."""
+    orders = [_confirmed(world), _confirmed(world)]
+    body = {"order": [o.number for o in orders], "assignee": world.users["logistics"].pk}
+
+    def check(client):
+        return all(reload(o).status == Status.ALLOCATED for o in orders)
+
+    return world.users["order_admin"], "/staff/orders/bulk/allocate/", body, check
+
+
 FORM_CASES = {
     "login": case_login,
     "logout": case_logout,
@@ -265,6 +276,7 @@ FORM_CASES = {
     "member-edit": case_member_edit,
     "member-cancel": case_member_cancel,
     **{f"staff-{name}": case for name, case in STAFF_CASES.items()},
+    "staff-bulk-allocate": case_bulk_allocate,
 }
 
 
