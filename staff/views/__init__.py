@@ -48,8 +48,8 @@ from staff.views.actions.confirmation import (
 )
 from staff.views.actions.dispatch import OrderAllocateView, OrderShipView
 from staff.views.actions.payments import OrderPaymentView, OrderRefundView, PaymentVoidView
-from staff.views.dashboard import DashboardView
 from staff.views.bulk import BulkAllocateView
+from staff.views.dashboard import DashboardView
 from staff.views.deliveries import DeliveryListView, PickingListView, RunSheetView
 from staff.views.export import FORMULA_START, OrderExportView
 from staff.views.order_detail import (

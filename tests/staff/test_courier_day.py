@@ -343,4 +343,3 @@ def test_print_several_order_sheets_one_per_page(login, day, admin_user):
     with CaptureQueriesContext(connection) as five:
         assert client.get(PRINT_MANY, {"order": numbers + more}).status_code == 200
     assert len(five) == len(two)
-
