@@ -23,6 +23,7 @@ One module per business step; this package re-exports every view and helper, so
 - ``actions.cancellation``: cancel;
 - ``actions.dispatch``: allocate, ship;
 - ``actions.payments``: payment, refund, void;
+- ``actions.delivery``: a delivery attempt, the delivery, a return;
 - ``deliveries``: the courier's day (``DeliveryListView``, ``RunSheetView``,
   ``PickingListView``);
 - ``bulk``: the order list's bulk actions (``BulkAllocateView``);
@@ -46,6 +47,7 @@ from staff.views.actions.confirmation import (
     OrderConfirmView,
     OrderInvalidateView,
 )
+from staff.views.actions.delivery import OrderAttemptView, OrderDeliverView, OrderReturnView
 from staff.views.actions.dispatch import OrderAllocateView, OrderShipView
 from staff.views.actions.payments import OrderPaymentView, OrderRefundView, PaymentVoidView
 from staff.views.bulk import BulkAllocateView
@@ -72,9 +74,11 @@ __all__ = [
     "DeliveryListView",
     "OrderActionView",
     "OrderAllocateView",
+    "OrderAttemptView",
     "OrderCallView",
     "OrderCancelView",
     "OrderConfirmView",
+    "OrderDeliverView",
     "OrderDetailView",
     "OrderExportView",
     "OrderInvalidateView",
@@ -83,6 +87,7 @@ __all__ = [
     "OrderPaymentView",
     "OrderPrintView",
     "OrderRefundView",
+    "OrderReturnView",
     "OrderSheetsPrintView",
     "OrderShipView",
     "PaymentVoidView",

@@ -13,13 +13,18 @@ from staff.views.selection import select_orders
 
 
 class OrderPrintView(StaffRequiredMixin, View):
-    """Printable order sheet / packing slip, with the cash to collect on delivery."""
+    """Printable order sheet / packing slip, with the cash to collect on delivery
+    (``money_position().due`` of a cash-on-delivery order; nothing once delivered or
+    returned, or for a prepaid order)."""
 
     # A sheet travels without the system: one that must not lead to a delivery says so.
     STOP_BANNERS = {
         Status.CANCELLED: gettext_lazy("CANCELLED — DO NOT DELIVER"),
         Status.INVALID: gettext_lazy("INVALID — DO NOT DELIVER"),
+        Status.RETURNED: gettext_lazy("RETURNED TO THE SHOP — DO NOT DELIVER"),
     }
+    # Delivered already: the sheet may be reprinted, but nothing is collected again.
+    DONE_BANNERS = {Status.DELIVERED: gettext_lazy("DELIVERED — COLLECT NOTHING")}
     WAIT_BANNERS = {Status.SUBMITTED: gettext_lazy("NOT CONFIRMED YET")}
 
     @classmethod
@@ -28,15 +33,17 @@ class OrderPrintView(StaffRequiredMixin, View):
         ``lines`` (the order's lines) are passed in so several sheets cost no query each."""
         position = order.money_position()
         stop = cls.STOP_BANNERS.get(order.status)
+        done = cls.DONE_BANNERS.get(order.status)
         return {
             "order": order,
             "lines": lines,
             "net_received": position.net,
             "paid_received": paid_received,
             "to_collect": None if order.is_prepaid else position.due,
-            # Nothing is collected for an order that must not be delivered.
-            "show_collect": stop is None,
+            # Nothing is collected for an order that must not be (or was) delivered.
+            "show_collect": stop is None and done is None,
             "stop_banner": stop,
+            "done_banner": done,
             "wait_banner": cls.WAIT_BANNERS.get(order.status),
         }
 

@@ -128,6 +128,19 @@ ACCESS = {
         "get": row(LOGIN, 403, 403, 405, 403, 403, 405),
         "post": row(LOGIN, 403, 403, 200, 403, 403, 200),
     },
+    # After shipping (the allocated order has not shipped: refused with a message).
+    "staff/orders/<str:number>/attempt/": {
+        "get": row(LOGIN, 403, 403, 405, 403, 405, 405),
+        "post": row(LOGIN, 403, 403, 302, 403, 302, 302),
+    },
+    "staff/orders/<str:number>/deliver/": {
+        "get": row(LOGIN, 403, 403, 405, 403, 405, 405),
+        "post": row(LOGIN, 403, 403, 302, 403, 302, 302),
+    },
+    "staff/orders/<str:number>/return/": {
+        "get": row(LOGIN, 403, 403, 302, 403, 403, 302),  # confirmation page: refused now
+        "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
+    },
     # The Django admin, as a whole: see test_admin_namespace.
     ADMIN: {},
 }
@@ -264,7 +277,14 @@ def test_logistics_sees_only_the_orders_allocated_to_them(world):
         got = client.get(path).status_code
         posted = client.post(path, {"carrier": "X", "tracking_number": "1"}).status_code
         # A role that may never take an action is told so (403) before the order is looked up.
-        expected = 404 if name in ("order-detail", "order-print", "order-ship") else 403
+        mine_to_take = (
+            "order-detail",
+            "order-print",
+            "order-ship",
+            "order-attempt",
+            "order-deliver",
+        )
+        expected = 404 if name in mine_to_take else 403
         if name in ("order-detail", "order-print"):
             ok = got == expected and posted == 405
         else:  # POST endpoints: a GET may be refused as a method first

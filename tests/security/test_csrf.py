@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from orders import services
 from orders.models import Order, Payment, Status
 from tests import factories
 from tests.security.conftest import database_state
@@ -249,6 +250,38 @@ STAFF_CASES = {
         lambda o: o.events.filter(kind="call_logged").exists(),
     ),
 }
+
+
+def _shipped(world):
+    order = world_allocated(world)
+    return services.ship_order(world.users["order_admin"], order, carrier=Order.OWN_DELIVERY_STAFF)
+
+
+STAFF_CASES.update(
+    {
+        "attempt": _staff_case(
+            "attempt",
+            "logistics",
+            _shipped,
+            {"outcome": "not_home", "note": "Rang twice."},
+            lambda o: o.events.filter(kind="delivery_attempted").count() == 1,
+        ),
+        "deliver": _staff_case(
+            "deliver",
+            "logistics",
+            _shipped,
+            {"collected_amount": "100.00", "received_by": "Li Wei"},
+            lambda o: o.status == Status.DELIVERED,
+        ),
+        "return": _staff_case(
+            "return",
+            "order_admin",
+            _shipped,
+            {"reason": "Refused at the door.", "restock_choice": "all"},
+            lambda o: o.status == Status.RETURNED,
+        ),
+    }
+)
 
 
 def world_allocated(world):

@@ -18,6 +18,7 @@ orders. The quantity and amount bounds (``MALL_MAX_LINE_QUANTITY``,
 ``MALL_MAX_PAYMENT_AMOUNT``) are checked at the edge at the end of the file.
 """
 
+import datetime
 import re
 from decimal import Decimal
 
@@ -50,7 +51,7 @@ from tests.security.hostile import (
     stock_ledger,
     value,
 )
-from tests.staff.helpers import confirm, pay, place, reload
+from tests.staff.helpers import allocate, confirm, pay, place, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,16 @@ def shop(world):
     world.paid = reload(world.paid)
     world.other_paid = confirm(place(world.users["other_member"]), admin)
     pay(world.other_paid, world.users["finance"], reference="OTHER-1")
+    # Out for delivery with our own courier (the logistics user), cash on delivery 60.00.
+    world.shipped = services.ship_order(
+        admin,
+        allocate(
+            confirm(place(member, lines=[(world.product, 1)]), admin),
+            admin,
+            world.users["logistics"],
+        ),
+        carrier=Order.OWN_DELIVERY_STAFF,
+    )
     return world
 
 
@@ -305,6 +316,38 @@ ACTIONS = {
         lambda s, o: [str(p.pk) for p in Payment.objects.all()],
     ),
     "call": ("order_admin", "submitted", lambda s, o: {"outcome": "no_answer", "note": ""}, None),
+    "attempt": (
+        "logistics",
+        "shipped",
+        lambda s, o: {"outcome": "not_home", "note": "", "next_attempt_on": ""},
+        lambda s, o: [
+            "other",
+            "refused",
+            timezone.localdate().isoformat(),
+            (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),
+            "9999-12-31",
+        ],
+    ),
+    "deliver": (
+        "logistics",
+        "shipped",
+        lambda s, o: {
+            "collected_amount": str(o.money_position().due),
+            "received_by": "Li Wei",
+            "note": "",
+        },
+        lambda s, o: ["0", "0.00", "-0.01", str(o.money_position().due + Decimal("0.01"))],
+    ),
+    "return": (
+        "order_admin",
+        "shipped",
+        lambda s, o: {
+            "reason": "Refused at the door.",
+            "restock_choice": "some",
+            f"units-{o.lines.get().pk}": "1",
+        },
+        lambda s, o: ["all", "none", "some", "0", "1", "2", str(o.lines.get().pk)],
+    ),
 }
 
 
