@@ -38,6 +38,11 @@ def _amount_to_collect(order):
     return order.money_position().due
 
 
+# Orders still on their way to the door; for any other (delivered, returned, cancelled,
+# invalid) nothing is collected at a door, whatever is still due.
+ON_THE_WAY = (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED, Status.SHIPPED)
+
+
 def _courier_collects(order):
     """Whether the courier (not a carrier) takes this order's cash at the door.
 
@@ -45,15 +50,17 @@ def _courier_collects(order):
     when the shop's own staff carry it (``services.collects_cash``), a carrier settles
     its cash by its file.
     """
-    if order.is_prepaid:
+    if order.is_prepaid or order.status not in ON_THE_WAY:
         return False
-    return order.status == Status.ALLOCATED or services.collects_cash(order)
+    return order.status != Status.SHIPPED or services.collects_cash(order)
 
 
 def _add_money_facts(order):
-    """Set ``to_collect`` (``Decimal`` or ``None`` if prepaid), ``courier_collects``
-    (bool) and ``units`` (units over its lines; the lines must be prefetched)."""
+    """Set ``to_collect`` (``Decimal`` or ``None`` if prepaid), ``on_the_way`` and
+    ``courier_collects`` (bools) and ``units`` (units over its lines; the lines must be
+    prefetched)."""
     order.to_collect = _amount_to_collect(order)
+    order.on_the_way = order.status in ON_THE_WAY
     order.courier_collects = _courier_collects(order)
     order.units = sum(line.quantity for line in order.lines.all())
     return order
@@ -77,8 +84,10 @@ def resolve_courier(request, form_class=staff_forms.CourierForm):
     picker = None
     if selectors.sees_all_orders(user):
         picker = form_class(request.GET or None)
-        if picker.is_bound and picker.is_valid() and picker.cleaned_data["courier"]:
-            courier = picker.cleaned_data["courier"]
+        if picker.is_bound:
+            # Validates every field; a bad day elsewhere on the form keeps a good courier.
+            picker.is_valid()
+            courier = picker.cleaned_data.get("courier") or courier
     return courier, picker
 
 

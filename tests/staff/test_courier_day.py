@@ -373,3 +373,17 @@ def test_the_one_tap_forms_do_their_work(login, day, logistics_user):
     assert response.context["cash_in_hand"] == Decimal("190.00")  # 110.00 + 80.00
     assert response.context["stops_left"] == 3
     assert response.context["cash_total"] == Decimal("110.00")
+
+
+def test_run_sheet_of_a_selection_with_closed_orders(login, day, admin_user, logistics_user):
+    """A delivered order put on a sheet by hand collects nothing, whatever is still due
+    (its cash is already in the courier's hands); a bad day keeps the chosen courier."""
+    client = login(admin_user)
+    response = client.get(RUN_SHEET, {"order": [day.delivered.number, day.allocated.number]})
+    stops = {o.number: o for o in response.context["stops"]}
+    assert stops[day.delivered.number].to_collect == Decimal("110.00")  # not remitted yet
+    assert stops[day.delivered.number].courier_collects is False
+    assert response.context["total_cash"] == Decimal("80.00")
+    response = client.get(RUN_SHEET, {"courier": logistics_user.pk, "date": "nope"})
+    assert response.context["courier"] == logistics_user
+    assert len(response.context["stops"]) == 4
