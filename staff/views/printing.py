@@ -28,9 +28,9 @@ class OrderPrintView(StaffRequiredMixin, View):
     WAIT_BANNERS = {Status.SUBMITTED: gettext_lazy("NOT CONFIRMED YET")}
 
     @classmethod
-    def sheet_context(cls, order, *, paid_received, lines):
-        """What one sheet shows: ``paid_received`` (payments in force, ``Decimal``) and
-        ``lines`` (the order's lines) are passed in so several sheets cost no query each."""
+    def sheet_context(cls, order, *, lines):
+        """What one sheet shows; ``lines`` (the order's lines) are passed in so several
+        sheets cost no query each (the money comes from ``order.money_position()``)."""
         position = order.money_position()
         stop = cls.STOP_BANNERS.get(order.status)
         done = cls.DONE_BANNERS.get(order.status)
@@ -38,7 +38,6 @@ class OrderPrintView(StaffRequiredMixin, View):
             "order": order,
             "lines": lines,
             "net_received": position.net,
-            "paid_received": paid_received,
             "to_collect": None if order.is_prepaid else position.due,
             # Nothing is collected for an order that must not be (or was) delivered.
             "show_collect": stop is None and done is None,
@@ -49,9 +48,7 @@ class OrderPrintView(StaffRequiredMixin, View):
 
     def get(self, request, number):
         order = order_for_staff(request, number)
-        context = self.sheet_context(
-            order, paid_received=order.ledger_totals().paid, lines=list(order.lines.all())
-        )
+        context = self.sheet_context(order, lines=list(order.lines.all()))
         context["printed_at"] = timezone.now()
         return render(request, "staff/order_print.html", context)
 
@@ -66,7 +63,7 @@ class OrderSheetsPrintView(StaffRequiredMixin, View):
         selection = select_orders(
             request.user,
             request.GET.getlist("order"),
-            selectors.with_net_received(selectors.orders_for_staff(request.user))
+            selectors.orders_for_staff(request.user)
             .select_related("customer", "assigned_to")
             .prefetch_related("lines"),
         )
@@ -77,9 +74,7 @@ class OrderSheetsPrintView(StaffRequiredMixin, View):
             render_to_string(
                 "staff/_order_sheet.html",
                 {
-                    **OrderPrintView.sheet_context(
-                        order, paid_received=order.paid_received, lines=list(order.lines.all())
-                    ),
+                    **OrderPrintView.sheet_context(order, lines=list(order.lines.all())),
                     "printed_at": printed_at,
                 },
                 request=request,
