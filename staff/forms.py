@@ -443,3 +443,34 @@ class CourierForm(forms.Form):
         required=False,
         empty_label=_("Choose a person…"),
     )
+
+
+class RunSheetForm(CourierForm):
+    """Whose run sheet (order admins and finance pick; a courier gets their own) and
+    which day (default today, in the shop's time zone)."""
+
+    date = forms.DateField(
+        label=_("Day"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+class BulkAllocateForm(forms.Form):
+    """Allocate the orders ticked in the list to one delivery person.
+
+    ``order``: the order numbers (at most ``staff.views.selection.MAX_ORDERS``, checked
+    by the view); each order then goes through ``services.allocate_order``.
+    """
+
+    assignee = AssigneeField(
+        label=_("Delivery person"),
+        queryset=services.logistics_staff(),
+        empty_label=_("Choose a person…"),
+        error_messages={"required": _("Choose the delivery person to allocate the orders to.")},
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = services.logistics_staff()

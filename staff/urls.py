@@ -19,6 +19,11 @@ urlpatterns = [
         views.SettlementPreviewView.as_view(),
         name="cod-settlement-preview",
     ),
+    path("deliveries/run-sheet/", views.RunSheetView.as_view(), name="run-sheet"),
+    path("deliveries/picking-list/", views.PickingListView.as_view(), name="picking-list"),
+    # Before "orders/<str:number>/": these words are never order numbers.
+    path("orders/bulk/allocate/", views.BulkAllocateView.as_view(), name="order-bulk-allocate"),
+    path("orders/print/", views.OrderSheetsPrintView.as_view(), name="order-print-many"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<str:number>/print/", views.OrderPrintView.as_view(), name="order-print"),
     path("orders/<str:number>/confirm/", views.OrderConfirmView.as_view(), name="order-confirm"),

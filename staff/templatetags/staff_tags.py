@@ -54,6 +54,19 @@ def waiting(since):
     return waiting_label(since)
 
 
+@register.filter
+def carrier(value):
+    """``{{ order.carrier|carrier }}``: the carrier's name; the shop's own delivery staff
+    (stored as ``Order.OWN_DELIVERY_STAFF``) in the reader's language."""
+    from django.utils.translation import gettext
+
+    from orders.models import Order
+
+    if value == Order.OWN_DELIVERY_STAFF:
+        return gettext("Own delivery staff")
+    return value
+
+
 @register.filter(name="person")
 def person_filter(user):
     """``{{ order.assigned_to|person }}`` → the person's name."""

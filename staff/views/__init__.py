@@ -25,10 +25,15 @@ One module per business step; this package re-exports every view and helper, so
 - ``actions.payments``: payment, refund, void;
 - ``actions.delivery``: a delivery attempt, the delivery, a return;
 - ``deliveries``: a logistics person's deliveries (``DeliveryListView``);
-- ``printing``: the printable order sheet (``OrderPrintView``);
 - ``cash``: couriers' cash in hand and remittances (``CashView``, ``RemittanceView``);
 - ``settlements``: a carrier's COD settlement file (``SettlementUploadView``,
   ``SettlementPreviewView``).
+- ``deliveries``: the courier's day (``DeliveryListView``, ``RunSheetView``,
+  ``PickingListView``);
+- ``bulk``: the order list's bulk actions (``BulkAllocateView``);
+- ``selection``: several orders named by ``?order=`` (at most ``MAX_ORDERS``);
+- ``printing``: the printable order sheet (``OrderPrintView``), several at once
+  (``OrderSheetsPrintView``).
 """
 
 from staff.views._base import (
@@ -49,9 +54,10 @@ from staff.views.actions.confirmation import (
 from staff.views.actions.delivery import OrderAttemptView, OrderDeliverView, OrderReturnView
 from staff.views.actions.dispatch import OrderAllocateView, OrderShipView
 from staff.views.actions.payments import OrderPaymentView, OrderRefundView, PaymentVoidView
+from staff.views.bulk import BulkAllocateView
 from staff.views.cash import CashView, RemittanceView
 from staff.views.dashboard import DashboardView
-from staff.views.deliveries import DeliveryListView
+from staff.views.deliveries import DeliveryListView, PickingListView, RunSheetView
 from staff.views.export import FORMULA_START, OrderExportView
 from staff.views.order_detail import (
     BOX_ACTIONS,
@@ -60,7 +66,7 @@ from staff.views.order_detail import (
     detail_context,
 )
 from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
-from staff.views.printing import OrderPrintView
+from staff.views.printing import OrderPrintView, OrderSheetsPrintView
 from staff.views.settlements import SettlementPreviewView, SettlementUploadView
 
 __all__ = [
@@ -70,6 +76,7 @@ __all__ = [
     "PAGE_SIZE",
     "STALE_SESSION_KEY",
     "CashView",
+    "BulkAllocateView",
     "DashboardView",
     "DeliveryListView",
     "OrderActionView",
@@ -88,11 +95,14 @@ __all__ = [
     "OrderPrintView",
     "OrderRefundView",
     "OrderReturnView",
+    "OrderSheetsPrintView",
     "OrderShipView",
     "PaymentVoidView",
     "RemittanceView",
     "SettlementPreviewView",
     "SettlementUploadView",
+    "PickingListView",
+    "RunSheetView",
     "StaffRequiredMixin",
     "detail_context",
     "detail_url",

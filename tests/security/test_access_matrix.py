@@ -80,6 +80,14 @@ ACCESS = {
     "staff/orders/": {"get": STAFF_PAGE},
     "staff/orders/export/": {"get": STAFF_PAGE},
     "staff/deliveries/": {"get": STAFF_PAGE},
+    "staff/deliveries/run-sheet/": {"get": STAFF_PAGE},
+    "staff/deliveries/picking-list/": {"get": STAFF_PAGE},
+    "staff/orders/print/": {"get": STAFF_PAGE},
+    # Bulk allocation: order admins only; an empty form is refused with a message.
+    "staff/orders/bulk/allocate/": {
+        "get": row(LOGIN, 403, 403, 405, 403, 403, 405),
+        "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
+    },
     "staff/orders/<str:number>/": {"get": STAFF_PAGE},
     "staff/orders/<str:number>/print/": {"get": STAFF_PAGE},
     # back office: one POST endpoint per action. 403: the role may never take it;

@@ -358,6 +358,17 @@ def case_settlement_apply(world):
     return world.users["finance"], "/staff/cod-settlements/csrf-case/", prepare, check
 
 
+def case_bulk_allocate(world):
+    """Allocate two confirmed orders at once (the order list's bulk action)."""
+    orders = [_confirmed(world), _confirmed(world)]
+    body = {"order": [o.number for o in orders], "assignee": world.users["logistics"].pk}
+
+    def check(client):
+        return all(reload(o).status == Status.ALLOCATED for o in orders)
+
+    return world.users["order_admin"], "/staff/orders/bulk/allocate/", body, check
+
+
 FORM_CASES = {
     "login": case_login,
     "logout": case_logout,
@@ -371,6 +382,7 @@ FORM_CASES = {
     "staff-remit": case_remit,
     "staff-settlement-upload": case_settlement_upload,
     "staff-settlement-apply": case_settlement_apply,
+    "staff-bulk-allocate": case_bulk_allocate,
 }
 
 

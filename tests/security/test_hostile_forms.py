@@ -370,6 +370,53 @@ def test_staff_action(shop, action, data):
             assert event_orders == {order.pk}
 
 
+# --- the back office: bulk allocation from the order list ----------------------------------------
+
+
+@given(data=st.data())
+@example(data=None)  # replaced below by the valid post itself
+def test_staff_bulk_allocate(shop, data):
+    """Hostile posts to the bulk allocation: never a 500, a redirect on the site with one
+    message, and each order it changed changed alone with its one allocation event."""
+    numbers = [o.number for o in (shop.confirmed, shop.submitted, shop.allocated, shop.paid)]
+    valid = {
+        "order": [shop.confirmed.number, shop.paid.number],
+        "assignee": str(shop.users["logistics"].pk),
+        "next": "",
+    }
+    one_number = st.one_of(value(), st.sampled_from(numbers))
+    extra = st.one_of(
+        one_number,
+        st.lists(one_number, min_size=2, max_size=5),
+        st.sampled_from([str(u.pk) for u in shop.users.values() if u is not None]),
+    )
+    changes = {} if data is None else data.draw(mutations(list(valid), extra=extra))
+    with rolled_back():
+        client = shop.client("order_admin", HTTP_ACCEPT_LANGUAGE="en")
+        ledger = stock_ledger()
+        before = snapshot()
+        fresh_messages(client)
+        response = client.post("/staff/orders/bulk/allocate/", apply(valid, changes))
+        assert response.status_code == 302
+        assert_local_redirect(response)
+        after = snapshot()
+        assert_invariants(ledger)
+        new_events = [e for pk, e in after["events"].items() if pk not in before["events"]]
+        changed_orders = {
+            pk for pk, row in after["orders"].items() if before["orders"].get(pk) != row
+        }
+        assert sorted(e[0] for e in new_events) == sorted(changed_orders)
+        assert {e[1] for e in new_events} <= {"allocated", "reallocated"}
+        assert all(after["orders"][pk]["status"] == Status.ALLOCATED for pk in changed_orders)
+        assert after["payments"] == before["payments"] and after["stock"] == before["stock"]
+        messages, _errors = feedback(response)
+        assert len(messages) == 1, messages
+        level = messages[0][0]
+        assert level == "error" if not changed_orders else level in ("success", "warning")
+        if data is None:
+            assert messages[0][0] == "success" and len(changed_orders) == 2
+
+
 # --- the back office: list and export query strings -------------------------------------------
 
 LIST_KEYS = [
