@@ -419,7 +419,9 @@ class TestBadInput:
             "rejected line 5 (SKU C): the sale ends before it starts",
         ]
         # As in WooCommerce, a second row for the same SKU updates the product.
-        assert "warning line 3 (SKU A): the same product as line 2: this later row updates it" in out
+        assert (
+            "warning line 3 (SKU A): the same product as line 2: this later row updates it" in out
+        )
         assert (Product.objects.get().name, Product.objects.get().price) == (
             "A again",
             Decimal("2.00"),
