@@ -72,6 +72,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mall import wc_headers
 from mall.import_sources import ImportFileError, open_table
@@ -104,6 +105,16 @@ _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
 _IMAGE_URL = re.compile(r"^(https?://[^\s]+|/[^/\s][^\s]*)$", re.IGNORECASE)
 _BATCH = 500
+
+# Labels of cells in row errors, translated only when an error shows them.
+_LABELS = {
+    "price": gettext_lazy("regular price"),
+    "sale_price": gettext_lazy("sale price"),
+    "sale_starts": gettext_lazy("sale start date"),
+    "sale_ends": gettext_lazy("sale end date"),
+    "in_stock": gettext_lazy("In stock?"),
+    "published": gettext_lazy("Published"),
+}
 
 _TRUE = {"1", "yes", "true", "y"}
 _FALSE = {"0", "no", "false", "n"}
@@ -185,7 +196,7 @@ class ImportReport:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     """One parsed row (values converted and validated).
 
@@ -589,14 +600,14 @@ def _parse(line, values, attributes, extra, present, numbers):
         raise RowError(_("name longer than %(max)d characters") % {"max": _NAME_MAX})
     row.short_description = _description(values.get("short_description", ""))
     row.description = _description(values.get("description", ""))
-    for name, label in (("price", _("regular price")), ("sale_price", _("sale price"))):
-        amount = numbers.amount(values.get(name, ""), label)
+    for name in ("price", "sale_price"):
+        amount = numbers.amount(values.get(name, ""), _LABELS[name])
         if isinstance(amount, _Ambiguous):
             row.ambiguous.append((name, amount))
         else:
             setattr(row, name, amount)
-    row.sale_starts = _date(values.get("sale_starts", ""), _("sale start date"), end_of_day=False)
-    row.sale_ends = _date(values.get("sale_ends", ""), _("sale end date"), end_of_day=True)
+    row.sale_starts = _date(values.get("sale_starts", ""), _LABELS["sale_starts"], end_of_day=False)
+    row.sale_ends = _date(values.get("sale_ends", ""), _LABELS["sale_ends"], end_of_day=True)
     if row.sale_starts and row.sale_ends and row.sale_ends < row.sale_starts:
         raise RowError(_("the sale ends before it starts"))
     _stock(values.get("stock", ""), row)
@@ -605,7 +616,7 @@ def _parse(line, values, attributes, extra, present, numbers):
     if values.get("in_stock", ""):
         row.in_stock = _flag(
             values["in_stock"],
-            _("In stock?"),
+            _LABELS["in_stock"],
             default=True,
             extra_true={"instock", "backorder", "onbackorder"},
             extra_false={"outofstock"},
@@ -615,7 +626,7 @@ def _parse(line, values, attributes, extra, present, numbers):
         says.append(
             _flag(
                 values["published"],
-                _("Published"),
+                _LABELS["published"],
                 default=True,
                 extra_true={"publish"},
                 extra_false={"-1", "draft", "private", "pending"},
@@ -942,7 +953,7 @@ class _Writer:
                     setattr(product, name, values[name])
                 if diff:
                     product.updated_at = now
-                    to_update.append(product)
+                    to_update.append((product, tuple(diff)))
                     changed.add(row.line)
             if "categories" in row.present:
                 wanted[row.line] = (
@@ -958,8 +969,12 @@ class _Writer:
             )
             for product in to_create:
                 product.pk = product.id = ids[product.sku]
-        if to_update:
-            Product.objects.bulk_update(to_update, [*_PRODUCT_FIELDS, "updated_at"], batch_size=200)
+        groups = {}
+        for product, fields in to_update:
+            groups.setdefault(fields, []).append(product)
+        for fields, products in groups.items():
+            # Only the fields that changed: a price file rewrites prices, nothing else.
+            Product.objects.bulk_update(products, [*fields, "updated_at"], batch_size=_BATCH)
         created = {id(p) for p in to_create}
         changed |= self._sync_categories(wanted, created)
         for row in rows:
@@ -1050,18 +1065,26 @@ class _Stored:
     """The stored products a file may touch, by SKU (lower case) and by WooCommerce ID."""
 
     def __init__(self, keys, wc_ids):
-        self.by_key, self.by_id, by_pk = {}, {}, {}
-        query = Product.objects.select_related("parent")
+        self.by_key, self.by_id, self.by_pk = {}, {}, {}
         found = []
         for batch in _chunks(keys):
-            found += query.alias(sku_key=Lower("sku")).filter(sku_key__in=batch)
+            found += Product.objects.alias(sku_key=Lower("sku")).filter(sku_key__in=batch)
         for batch in _chunks(wc_ids):
-            found += query.filter(wc_id__in=batch)
+            found += Product.objects.filter(wc_id__in=batch)
         for product in found:
-            product = by_pk.setdefault(product.pk, product)
+            self.by_pk.setdefault(product.pk, product)
+        missing = {p.parent_id for p in self.by_pk.values() if p.parent_id} - set(self.by_pk)
+        for batch in _chunks(missing):
+            for product in Product.objects.filter(pk__in=batch):
+                self.by_pk[product.pk] = product
+        for product in self.by_pk.values():
             self.by_key[product.sku.lower()] = product
             if product.wc_id is not None:
                 self.by_id[product.wc_id] = product
+
+    def parent_of(self, product):
+        """The stored parent of a stored variation (loaded with the file's products)."""
+        return self.by_pk[product.parent_id]
 
 
 def _generated_sku(row):
@@ -1162,7 +1185,7 @@ def _resolve_parent(row, by_key, by_id, stored):
     """
     if row.parent_ref is None:
         if row.product is not None and row.product.parent_id:
-            row.parent_product = row.product.parent
+            row.parent_product = stored.parent_of(row.product)
             return None
         return _("a variation without a Parent")
     how, ref = row.parent_ref
