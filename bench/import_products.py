@@ -84,8 +84,10 @@ def write_file(path, rows):
                     skus.append(f"{parent}-{size}")
                 written += 4
                 continue
-            price = f"{rng.randint(1, 999)},{rng.randint(10, 99)}" if wc_id % 7 == 0 else (
-                f"{rng.randint(1, 999)}.{rng.randint(10, 99)}"
+            price = (
+                f"{rng.randint(1, 999)},{rng.randint(10, 99)}"
+                if wc_id % 7 == 0
+                else (f"{rng.randint(1, 999)}.{rng.randint(10, 99)}")
             )
             sale = "2025-01-15 0:00:00" if wc_id % 3 == 0 else ""
             sku = f"SKU-{wc_id}"

@@ -46,7 +46,7 @@ def unavailable_reason(product):
         or product.current_price() is None
     ):
         return _("Sorry, %(name)s is not available.") % {"name": product.display_name}
-    if product.stock is not None and product.stock <= 0:
+    if product.available_stock is not None and product.available_stock <= 0:
         return _("Sorry, %(name)s is out of stock.") % {"name": product.display_name}
     return None
 
@@ -62,9 +62,10 @@ def quantity_problem(product, quantity):
         return _("Enter a quantity of at least 1.")
     if quantity > limit:
         return _("You can order at most %(max)d of one item.") % {"max": limit}
-    if product.stock is not None and quantity > product.stock:
+    stock = product.available_stock  # a variation sold from its parent's stock: the parent's
+    if stock is not None and quantity > stock:
         return _("Sorry, only %(n)d of %(name)s left in stock.") % {
-            "n": product.stock,
+            "n": stock,
             "name": product.display_name,
         }
     return None
@@ -94,8 +95,8 @@ class CartLine:
     def max_quantity(self):
         """The largest quantity the quantity input should offer."""
         limit = settings.MALL_MAX_LINE_QUANTITY
-        if self.product.stock is not None:
-            limit = min(limit, max(self.product.stock, 1))
+        if self.product.available_stock is not None:
+            limit = min(limit, max(self.product.available_stock, 1))
         return limit
 
 
@@ -264,7 +265,8 @@ class Cart:
                 vanished.append(key)
                 continue
             problem = unavailable_reason(product)
-            if not problem and product.stock is not None and quantity > product.stock:
+            stock = product.available_stock
+            if not problem and stock is not None and quantity > stock:
                 problem = quantity_problem(product, quantity)
             lines.append(CartLine(product, quantity, product.current_price(), problem))
         for key in vanished:

@@ -87,9 +87,9 @@ def place_order(
                 ).first()
                 if existing:
                     return existing
-            if len(products) != len(wanted):
+            if not set(wanted) <= set(products):  # (products may hold stock-sharing parents)
                 raise InvalidInput(_("A product in your cart no longer exists."))
-            stock.refuse_unsellable(products.values())
+            stock.refuse_unsellable([products[pid] for pid in wanted])
             stock.reserve(products, wanted)
 
             now = timezone.now()
@@ -225,7 +225,7 @@ def edit_order(
             deltas = {pid: d for pid, d in deltas.items() if d}
             if deltas:
                 products = locks.lock_products(deltas)
-                if len(products) != len(deltas):
+                if not set(deltas) <= set(products):
                     raise InvalidInput(_("A product on the order no longer exists."))
                 # Only what the member adds must still be for sale; fewer units never are refused.
                 stock.refuse_unsellable([products[pid] for pid, d in deltas.items() if d > 0])
