@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
 from mall.catalogue import CategoryTree, decorate, listed_products, max_quantity, offer_for
+from mall.formatting import normalize_typed
 from mall.forms import RegisterForm
 from mall.http import safe_next
 
@@ -113,7 +114,8 @@ class ProductView(TemplateView):
 
 def clean_query(raw):
     """``raw`` search text made plain: control and format characters (NUL, zero-width
-    spaces…) dropped, whitespace runs made one space, cut to ``SEARCH_MAX_LENGTH``.
+    spaces…) dropped, full-width characters normalised (NFKC), whitespace runs made one
+    space, cut to ``SEARCH_MAX_LENGTH``.
 
     Returns ``""`` when nothing searchable is left (the page then shows its prompt).
     """
@@ -122,7 +124,7 @@ def clean_query(raw):
         for char in raw[: SEARCH_MAX_LENGTH * 10]
         if char.isspace() or not unicodedata.category(char).startswith("C")
     )
-    return " ".join(kept.split())[:SEARCH_MAX_LENGTH]
+    return normalize_typed(kept)[:SEARCH_MAX_LENGTH]  # full-width SKUs become ASCII
 
 
 class SearchView(TemplateView):

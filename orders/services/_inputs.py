@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from mall.formatting import normalize_typed
 from mall.models import Product
 from orders.exceptions import (
     InvalidInput,
@@ -26,6 +27,9 @@ MAX_LINES = 50
 
 MAX_TEXT = 1000
 
+
+# Address fields that hold digits or codes: normalised (NFKC) before validation.
+CODE_FIELDS = ("phone", "postcode")
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{5,28}$")
 
@@ -45,6 +49,8 @@ def clean_address(address):
     for field in ADDRESS_FIELDS:
         value = address.get(field, "")
         value = "" if value is None else str(value).strip()
+        if field in CODE_FIELDS:
+            value = normalize_typed(value)  # full-width digits from a Chinese input method
         if "\x00" in value:
             errors[field] = _("Contains characters that are not allowed.")
         elif is_blank(value) and field != "postcode":
@@ -77,6 +83,16 @@ INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 def is_blank(value):
     return not value.translate(INVISIBLE).strip()
+
+
+def clean_code(value, label, *, required=False, max_length=MAX_TEXT):
+    """``clean_text`` for a code (waybill, reference): full-width input normalised first."""
+    return clean_text(
+        normalize_typed("" if value is None else str(value)),
+        label,
+        required=required,
+        max_length=max_length,
+    )
 
 
 def clean_text(value, label, *, required=False, max_length=MAX_TEXT):
@@ -140,7 +156,8 @@ def clean_amount(amount, *, allow_zero=False):
     if isinstance(amount, float | bool):
         raise InvalidInput(_("Amounts are exact decimals, not floating point."))
     try:
-        amount = Decimal(str(amount).strip()) if not isinstance(amount, Decimal) else amount
+        if not isinstance(amount, Decimal):
+            amount = Decimal(normalize_typed(str(amount)))
     except (InvalidOperation, ValueError):
         raise InvalidInput(_("Enter an amount such as 128.50.")) from None
     if not amount.is_finite() or amount.as_tuple().exponent > 0:
