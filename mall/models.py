@@ -224,6 +224,38 @@ class Product(models.Model):
             return False
         return self.is_visible and (not self.parent_id or self.parent.is_visible)
 
+    def clean_choices(self, choices):
+        """Check the customer's ``choices`` (``{attribute: value}``) for this product.
+
+        A variation with ``attribute_choices`` (WooCommerce "any value") needs one allowed
+        value for each open attribute; other products take none. Returns the cleaned dict
+        (only the open attributes, in their order). Raises ``ValueError`` with a message
+        for the customer when a value is missing or not allowed.
+        """
+        choices = choices or {}
+        cleaned = {}
+        for name, allowed in (self.attribute_choices or {}).items():
+            value = str(choices.get(name, "")).strip()
+            if not value:
+                raise ValueError(
+                    _("Choose the %(attribute)s of %(name)s.")
+                    % {"attribute": name, "name": self.display_name}
+                )
+            if value not in allowed:
+                raise ValueError(
+                    _("%(value)s is not a %(attribute)s of %(name)s.")
+                    % {"value": value, "attribute": name, "name": self.display_name}
+                )
+            cleaned[name] = value
+        return cleaned
+
+    def name_with_choices(self, choices):
+        """The display name with the customer's choices, e.g. ``Tee – Red (Size: Large)``."""
+        if not choices:
+            return self.display_name
+        chosen = ", ".join(f"{name}: {value}" for name, value in choices.items())
+        return f"{self.display_name} ({chosen})"
+
     @property
     def stock_holder(self):
         """The product whose ``stock`` counts this product's units.

@@ -88,6 +88,21 @@ class ProductView(TemplateView):
             variation.max_quantity = max_quantity(variation)
             variations.append(variation)
         chosen = next((v for v in variations if v.offer.available), None)
+        # Attributes some variations leave to the customer (WooCommerce "any value"): one
+        # select each, required when every variation leaves it open.
+        open_choices = {}
+        for variation in variations:
+            for name, values in (variation.attribute_choices or {}).items():
+                known = open_choices.setdefault(name, [])
+                known += [value for value in values if value not in known]
+        choice_fields = [
+            {
+                "name": name,
+                "values": values,
+                "required": all(name in (v.attribute_choices or {}) for v in variations),
+            }
+            for name, values in open_choices.items()
+        ]
 
         tree = CategoryTree.load()
         categories = [tree.by_pk[c.pk] for c in product.categories.all() if c.pk in tree.by_pk]
@@ -104,6 +119,7 @@ class ProductView(TemplateView):
             product=product,
             variations=variations,
             chosen=chosen,
+            choice_fields=choice_fields,
             categories=categories,
             breadcrumbs=tree.ancestors(category) if category else [],
             related=related,

@@ -111,6 +111,39 @@ def clean_text(value, label, *, required=False, max_length=MAX_TEXT):
     return value
 
 
+def clean_choices(lines, products, only=None):
+    """The customer's "any value" choices of ``lines``, checked: ``{product_id: {...}}``.
+
+    ``products`` are the locked products by id (their ``attribute_choices`` now);
+    ``only`` limits the check to these product ids (new lines of an edit). One choice
+    per product per order. Raises ``InvalidInput`` naming the attribute to choose.
+    """
+    given = {}
+    for item in lines:
+        if len(item) > 2 and item[2]:
+            if not isinstance(item[2], dict):
+                raise InvalidInput(_("Choices are attribute names and values."))
+            previous = given.setdefault(item[0].pk, item[2])
+            if previous != item[2]:
+                raise InvalidInput(
+                    _("%(name)s is on the order once, with one choice.")
+                    % {"name": item[0].display_name}
+                )
+    cleaned = {}
+    for pid, product in products.items():
+        if only is not None and pid not in only:
+            continue
+        if pid not in given and not product.attribute_choices:
+            continue
+        try:
+            choice = product.clean_choices(given.get(pid))
+        except ValueError as error:
+            raise InvalidInput(str(error), code="choice") from None
+        if choice:
+            cleaned[pid] = choice
+    return cleaned
+
+
 def clean_quantity(quantity):
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidInput(_("Quantities must be whole numbers."))
@@ -123,13 +156,17 @@ def clean_quantity(quantity):
 
 
 def clean_lines(lines):
-    """Return ``{product_id: quantity}`` from ``[(product, quantity), ...]``; merge repeats."""
+    """Return ``{product_id: quantity}`` from ``[(product, quantity), ...]``; merge repeats.
+
+    A line may carry a third item, the customer's choices for a variation's "any value"
+    attributes (``{attribute: value}``); :func:`clean_choices` checks them.
+    """
     if not lines:
         raise InvalidInput(_("The order has no items."), code="empty")
     wanted = {}
     for item in lines:
         try:
-            product, quantity = item
+            product, quantity, *_choices = item
         except (TypeError, ValueError):
             raise InvalidInput(_("Each line is a product and a quantity.")) from None
         if not isinstance(product, Product) or product.pk is None:

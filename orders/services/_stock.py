@@ -73,8 +73,9 @@ def _holder(products, product):
 
 def reservable(product, quantity):
     """The units of ``quantity`` a line of ``product`` takes from stock: all, or 0 when the
-    product's stock is not tracked."""
-    return quantity if product.stock is not None else 0
+    product's stock is not tracked (for a variation sold from its parent's stock, the
+    parent's: ``Product.available_stock``)."""
+    return quantity if product.available_stock is not None else 0
 
 
 def release_stock(order, *, units=None):
@@ -91,10 +92,11 @@ def release_stock(order, *, units=None):
     given = {}
     for line in lines:
         n = line.reserved_quantity if units is None else units.get(line.pk, 0)
-        product = products[line.product_id]
-        if n and product.stock is not None:
-            product.stock += n
-            product.save(update_fields=["stock", "updated_at"])
+        # A variation sold from its parent's stock gives its units back to the parent.
+        holder = _holder(products, products[line.product_id])
+        if n and holder.stock is not None:
+            holder.stock += n
+            holder.save(update_fields=["stock", "updated_at"])
             given[line.sku] = n
         line.reserved_quantity = 0
         line.save(update_fields=["reserved_quantity"])

@@ -53,7 +53,8 @@ class OrderExportView(StaffRequiredMixin, View):
     XLSX: the same columns on a sheet "Orders", order numbers, phone numbers, postcodes
     and waybill numbers as text cells, money as numbers with two decimals, dates as
     dates in the shop's time zone; a second sheet "Lines" has one row per order line
-    (order number, SKU, name, quantity, unit price, line total). Same filters and access.
+    (order number, SKU, name, chosen attributes, quantity, unit price, line total). Same
+    filters and access.
     """
 
     def get(self, request):
@@ -188,6 +189,7 @@ def _xlsx(orders, header, labels, zone):
         _("Order number"),
         _("SKU"),
         _("Name"),
+        _("Chosen attributes"),
         _("Quantity"),
         _("Unit price"),
         _("Line total"),
@@ -235,7 +237,15 @@ def _xlsx(orders, header, labels, zone):
         lines = (
             OrderLine.objects.filter(order_id__in=numbers[start : start + 500])
             .select_related("order")
-            .only("sku", "name", "quantity", "unit_price", "line_total", "order__number")
+            .only(
+                "sku",
+                "name",
+                "chosen_attributes",
+                "quantity",
+                "unit_price",
+                "line_total",
+                "order__number",
+            )
             .order_by("order_id", "pk")
         )
         for line in lines:
@@ -244,6 +254,10 @@ def _xlsx(orders, header, labels, zone):
                     text(lines_sheet, line.order.number),
                     text(lines_sheet, line.sku),
                     text(lines_sheet, line.name),
+                    text(
+                        lines_sheet,
+                        ", ".join(f"{k}: {v}" for k, v in (line.chosen_attributes or {}).items()),
+                    ),
                     line.quantity,
                     money_cell(lines_sheet, line.unit_price),
                     money_cell(lines_sheet, line.line_total),

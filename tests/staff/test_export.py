@@ -156,12 +156,28 @@ def test_xlsx_keeps_phone_postcode_and_waybill_digits_as_text(
 
     other = mobile.lines.get()
     lines = [[cell.value for cell in row] for row in book["Lines"].iter_rows()]
-    assert lines[0] == ["Order number", "SKU", "Name", "Quantity", "Unit price", "Line total"]
+    assert lines[0] == [
+        "Order number",
+        "SKU",
+        "Name",
+        "Chosen attributes",
+        "Quantity",
+        "Unit price",
+        "Line total",
+    ]
     assert sorted(lines[1:]) == sorted(
         [
-            [order.number, "0012-MUG", "Mug", 2, 25.5, 51.0],
-            [order.number, "TEA", "Tea", 1, 40.0, 40.0],
-            [mobile.number, other.sku, other.name, other.quantity, 50.0, 50.0 * other.quantity],
+            [order.number, "0012-MUG", "Mug", None, 2, 25.5, 51.0],
+            [order.number, "TEA", "Tea", None, 1, 40.0, 40.0],
+            [
+                mobile.number,
+                other.sku,
+                other.name,
+                None,
+                other.quantity,
+                50.0,
+                50.0 * other.quantity,
+            ],
         ]
     )
 
