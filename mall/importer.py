@@ -552,7 +552,7 @@ class _Reader:
 
     def __iter__(self):
         for line, cells in self.table:
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue
             values = dict.fromkeys(self.present, "")
             for index, name in self.columns.items():
@@ -568,8 +568,10 @@ class _Reader:
 
 def _parse(line, values, attributes, extra, present, numbers):
     """Convert one row's cells to a :class:`_Row`; raise :class:`RowError` on bad data."""
-    cells = [*values.values(), *(v for parts in attributes.values() for v in parts.values())]
-    if any("\x00" in cell for cell in cells):
+    text = "".join(values.values()) + "".join(
+        v for parts in attributes.values() for v in parts.values()
+    )
+    if "\x00" in text:
         # No database text column can hold NUL (PostgreSQL refuses it outright).
         raise RowError(_("the row contains a NUL character"))
     kind_text = values.get("type", "")
