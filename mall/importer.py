@@ -66,7 +66,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -976,7 +976,7 @@ class _Writer:
             groups.setdefault(fields, []).append(product)
         for fields, products in groups.items():
             # Only the fields that changed: a price file rewrites prices, nothing else.
-            Product.objects.bulk_update(products, [*fields, "updated_at"], batch_size=_BATCH)
+            _update_rows(products, [*fields, "updated_at"])
         created = {id(p) for p in to_create}
         changed |= self._sync_categories(wanted, created)
         for row in rows:
@@ -1029,6 +1029,33 @@ class _Writer:
             number += 1
         self.slugs.add(slug)
         return slug
+
+
+def _update_rows(products, names):
+    """Write fields ``names`` of stored ``products``: one ``UPDATE … WHERE id`` each, sent
+    with ``executemany``.
+
+    Django's ``bulk_update`` builds one ``CASE WHEN id = … THEN …`` per field and batch,
+    which costs about 0.5 ms of CPU per product (10 s for a 20,000-row price file); a
+    prepared statement repeated costs a twentieth of that. Values are converted by each
+    field's own ``get_db_prep_save``, as ``save()`` converts them.
+    """
+    fields = [Product._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(Product._meta.db_table)} SET "
+        + ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        + f" WHERE {quote(Product._meta.pk.column)} = %s"
+    )
+    with connection.cursor() as cursor:
+        for batch in _chunks(products):
+            cursor.executemany(
+                sql,
+                [
+                    [f.get_db_prep_save(getattr(p, f.attname), connection) for f in fields] + [p.pk]
+                    for p in batch
+                ],
+            )
 
 
 def _differs(product, name, value):
