@@ -54,8 +54,12 @@ class Category(models.Model):
 
 class ProductQuerySet(models.QuerySet):
     def with_sku(self, sku):
-        """Products whose SKU is ``sku`` in any letter case (uses the Lower(sku) index)."""
-        return self.alias(sku_key=Lower("sku")).filter(sku_key=str(sku).lower())
+        """Products whose SKU is ``sku`` in any letter case (uses the Lower(sku) index).
+
+        The exact spelling matches too: SQLite's ``lower()`` changes ASCII letters only.
+        """
+        sku = str(sku)
+        return self.alias(sku_key=Lower("sku")).filter(Q(sku_key=sku.lower()) | Q(sku=sku))
 
     def listed(self):
         """Products shown in listings: visible, and not variations (those show on the parent)."""
