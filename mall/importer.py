@@ -66,7 +66,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -1037,10 +1037,16 @@ _PLAIN_TYPES = {
 }
 
 
-def _converter(field):
+def _converter(field, db):
     if field.get_internal_type() in _PLAIN_TYPES:
         return None
-    return lambda value: field.get_db_prep_save(value, connection)
+    return lambda value: field.get_db_prep_save(value, db)
+
+
+def _db():
+    """The default connection itself: ``django.db.connection`` is a proxy whose every
+    attribute access looks the connection up again (measurable over 100,000 values)."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def _insert_rows(products, now):
@@ -1053,11 +1059,12 @@ def _insert_rows(products, now):
     """
     if not products:
         return
+    db = _db()
     fields = [f for f in Product._meta.concrete_fields if not f.primary_key]
-    converters = [(f.attname, _converter(f)) for f in fields]
-    limit = connection.features.max_query_params or 65_535
+    converters = [(f.attname, _converter(f, db)) for f in fields]
+    limit = db.features.max_query_params or 65_535
     per_statement = max(1, min(_BATCH, limit // len(fields)))
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     head = (
         f"INSERT INTO {quote(Product._meta.db_table)} "
         f"({', '.join(quote(f.column) for f in fields)}) VALUES "
@@ -1065,7 +1072,7 @@ def _insert_rows(products, now):
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     for product in products:
         product.created_at = product.updated_at = now  # auto_now_add / auto_now
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         for batch in _chunks(products, per_statement):
             params = []
             for product in batch:
@@ -1078,7 +1085,7 @@ def _insert_rows(products, now):
         for product in batch:
             product.pk = ids[product.sku]
             product._state.adding = False
-            product._state.db = connection.alias
+            product._state.db = db.alias
 
 
 def _update_rows(products, names):
@@ -1090,22 +1097,25 @@ def _update_rows(products, names):
     prepared statement repeated costs a twentieth of that. Values are converted by each
     field's own ``get_db_prep_save``, as ``save()`` converts them.
     """
+    db = _db()
     fields = [Product._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
+    converters = [_converter(f, db) for f in fields]
+    quote = db.ops.quote_name
     sql = (
         f"UPDATE {quote(Product._meta.db_table)} SET "
         + ", ".join(f"{quote(f.column)} = %s" for f in fields)
         + f" WHERE {quote(Product._meta.pk.column)} = %s"
     )
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         for batch in _chunks(products):
-            cursor.executemany(
-                sql,
-                [
-                    [f.get_db_prep_save(getattr(p, f.attname), connection) for f in fields] + [p.pk]
-                    for p in batch
-                ],
-            )
+            rows = []
+            for product in batch:
+                values = [getattr(product, f.attname) for f in fields]
+                rows.append(
+                    [v if c is None else c(v) for v, c in zip(values, converters, strict=True)]
+                    + [product.pk]
+                )
+            cursor.executemany(sql, rows)
 
 
 def _differs(product, name, value):
