@@ -169,7 +169,17 @@ def _xlsx_rows(path):
 def _sheet_rows(workbook):
     try:
         sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        while True:
+            try:
+                number, values = next(rows)
+            except StopIteration:
+                return
+            except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
+                # A damaged sheet inside a readable package (XML errors are SyntaxErrors).
+                raise ImportFileError(
+                    _("the workbook's first sheet cannot be read (a damaged .xlsx file)")
+                ) from None
             yield number, [cell_text(value) for value in values]
     finally:
         workbook.close()

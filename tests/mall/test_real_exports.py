@@ -358,6 +358,17 @@ def test_a_file_in_another_encoding_names_it_and_says_how_to_re_export(tmp_path)
     assert "CSV UTF-8" in message
 
 
+def test_a_utf16_tab_separated_export_is_read(tmp_path):
+    # Excel's "Unicode Text" (and some Windows tools) save UTF-16 with a BOM and tabs.
+    path = tmp_path / "unicode.txt"
+    path.write_bytes("SKU\tName\tRegular price\nU-1\t茉莉花茶\t68\n".encode("utf-16"))
+
+    _out, err, error = run_import(path)
+
+    assert error is None, err
+    assert (product("U-1").name, product("U-1").price) == ("茉莉花茶", Decimal("68.00"))
+
+
 def test_an_old_xls_workbook_is_refused(tmp_path):
     path = tmp_path / "old.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
