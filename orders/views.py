@@ -119,15 +119,22 @@ class CartAddView(View):
             return redirect(back or "orders:cart")
         back = back or product.get_absolute_url()
         quantity = form.cleaned_data["quantity"]
+        # The customer's values for a variation's "any value" attributes: choice-<name>.
+        choices = {
+            key.removeprefix("choice-"): value
+            for key, value in request.POST.items()
+            if key.startswith("choice-") and value
+        }
+        choices = {name: choices[name] for name in product.attribute_choices if name in choices}
         try:
-            Cart(request.session).add(product, quantity)
+            Cart(request.session).add(product, quantity, choices)
         except CartError as error:
             messages.error(request, error.message)
         else:
             messages.success(
                 request,
                 _("Added %(quantity)d × %(name)s to your cart.")
-                % {"quantity": quantity, "name": product.display_name},
+                % {"quantity": quantity, "name": product.name_with_choices(choices)},
             )
         return redirect(back)
 

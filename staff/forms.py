@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from mall.formatting import CodeField, TypedDecimalField
 from orders import services
 from orders.models import DeliveryOutcome, Order, Payment, PaymentMethod
 from staff.filters import EARLIEST_DAY
@@ -33,7 +34,7 @@ def _amount_label():
 
 
 def _amount_field(help_text=""):
-    return forms.DecimalField(
+    return TypedDecimalField(
         # Lazy: the form class is built at import time, before a request picks a language.
         label=lazy(_amount_label, str)(),
         max_digits=12,
@@ -165,7 +166,7 @@ class ShipForm(OrderActionForm):
         help_text=_("Only for a carrier: its name."),
         widget=forms.TextInput(attrs={"list": "carrier-suggestions", "autocomplete": "off"}),
     )
-    tracking_number = forms.CharField(
+    tracking_number = CodeField(
         label=_("Waybill number"),
         max_length=100,
         required=False,
@@ -195,7 +196,7 @@ class PaymentForm(OrderActionForm):
 
     amount = _amount_field()
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
-    reference = forms.CharField(
+    reference = CodeField(
         label=_("Reference"),
         max_length=100,
         help_text=_("Courier receipt, bank transaction or remittance number."),
@@ -253,7 +254,7 @@ class RefundForm(OrderActionForm):
         widget=forms.RadioSelect,
         error_messages={"required": _("Say whether the member owes less or gets money back.")},
     )
-    reference = forms.CharField(
+    reference = CodeField(
         label=_("Reference"),
         max_length=100,
         help_text=_("The refund's transfer or receipt number."),

@@ -133,6 +133,8 @@ class OrderListView(StaffRequiredMixin, TemplateView):
             queue_label=queue_label,
             filtered=any(v for k, v in params.items() if k not in ("page", "sort")),
             export_url=reverse("staff:order-export") + _query_string(params, page=None),
+            export_xlsx_url=reverse("staff:order-export")
+            + _query_string(params, page=None, format="xlsx"),
             page_links={
                 "first": _query_string(params, page=1),
                 "previous": _query_string(params, page=page.previous_page_number())
