@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/", views.OrderListView.as_view(), name="order-list"),
     path("orders/export/", views.OrderExportView.as_view(), name="order-export"),
     path("deliveries/", views.DeliveryListView.as_view(), name="deliveries"),
+    path("reports/", views.ReportsView.as_view(), name="reports"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<str:number>/print/", views.OrderPrintView.as_view(), name="order-print"),
     path("orders/<str:number>/confirm/", views.OrderConfirmView.as_view(), name="order-confirm"),

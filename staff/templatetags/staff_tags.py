@@ -66,7 +66,8 @@ def staff_subnav(context):
 
     Dashboard and Orders for every staff role; Deliveries too (a logistics person sees
     their own, order admins and finance pick a person: ``staff.views.DeliveryListView``);
-    the Django admin for ``is_staff`` users, as the admin site itself requires.
+    the Django admin for ``is_staff`` users, as the admin site itself requires; Reports
+    for order admins and finance.
     """
     from orders import selectors
 
@@ -76,5 +77,6 @@ def staff_subnav(context):
     return {
         "nav": context.get("nav", ""),
         "show_deliveries": bool(roles),
+        "show_reports": selectors.sees_all_orders(user) if user is not None else False,
         "show_admin": bool(user is not None and user.is_active and user.is_staff),
     }

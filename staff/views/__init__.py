@@ -25,7 +25,8 @@ One module per business step; this package re-exports every view and helper, so
 - ``actions.payments``: payment, refund, void;
 - ``actions.delivery``: a delivery attempt, the delivery, a return;
 - ``deliveries``: a logistics person's deliveries (``DeliveryListView``);
-- ``printing``: the printable order sheet (``OrderPrintView``).
+- ``printing``: the printable order sheet (``OrderPrintView``);
+- ``reports``: the reports by business day, charts and downloads (``ReportsView``).
 """
 
 from staff.views._base import (
@@ -57,6 +58,7 @@ from staff.views.order_detail import (
 )
 from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
 from staff.views.printing import OrderPrintView
+from staff.views.reports import ReportsView
 
 __all__ = [
     "BOX_ACTIONS",
@@ -84,6 +86,7 @@ __all__ = [
     "OrderReturnView",
     "OrderShipView",
     "PaymentVoidView",
+    "ReportsView",
     "StaffRequiredMixin",
     "detail_context",
     "detail_url",
