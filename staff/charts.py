@@ -61,10 +61,7 @@ def stacked_bars(days, series, *, title, line=None, ylabel=""):
         bottom = [0.0] * len(days)
         for index, (label, values) in enumerate(series):
             values = [float(v or 0) for v in values]
-            bars = axes.bar(
-                x, values, bottom=bottom, label=label, color=PALETTE[index % len(PALETTE)]
-            )
-            bars.set_gid(f"series-{index}")
+            axes.bar(x, values, bottom=bottom, label=label, color=PALETTE[index % len(PALETTE)])
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         if line is not None:
             label, values = line
