@@ -49,8 +49,8 @@ class ReportRangeForm(forms.Form):
 
     FORMATS = (("csv", "CSV"), ("xlsx", "XLSX"))
 
-    start = forms.DateField(label=gettext_lazy("From"), required=False)
-    end = forms.DateField(label=gettext_lazy("To"), required=False)
+    start = forms.DateField(label=gettext_lazy("First day"), required=False)
+    end = forms.DateField(label=gettext_lazy("Last day"), required=False)
     download = forms.ChoiceField(required=False, choices=())
     format = forms.ChoiceField(required=False, choices=FORMATS)
 
@@ -118,7 +118,7 @@ class Table:
 def _days_table(report):
     columns = [
         (_("Day"), DATE),
-        (_("Placed"), INT),
+        (_("Orders placed"), INT),
         (_("Confirmed"), INT),
         (_("Invalid"), INT),
         (_("Cancelled by the member"), INT),
@@ -497,7 +497,7 @@ class ReportsView(StaffRequiredMixin, TemplateView):
                 (_("Invalid"), [d.invalid for d in report.days]),
                 (_("Cancelled"), [d.cancelled for d in report.days]),
             ],
-            line=(_("Placed"), [d.placed for d in report.days]),
+            line=(_("Orders placed"), [d.placed for d in report.days]),
             title=_("Orders per day by outcome"),
         )
         money_svg = charts.stacked_bars(
@@ -521,7 +521,13 @@ class ReportsView(StaffRequiredMixin, TemplateView):
         return {
             "orders": {
                 "svg": orders_svg,
-                "headers": [_("Day"), _("Placed"), _("Confirmed"), _("Invalid"), _("Cancelled")],
+                "headers": [
+                    _("Day"),
+                    _("Orders placed"),
+                    _("Confirmed"),
+                    _("Invalid"),
+                    _("Cancelled"),
+                ],
                 "rows": orders_rows,
             },
             "money": {

@@ -80,6 +80,7 @@ ACCESS = {
     "staff/orders/": {"get": STAFF_PAGE},
     "staff/orders/export/": {"get": STAFF_PAGE},
     "staff/deliveries/": {"get": STAFF_PAGE},
+    "staff/reports/": {"get": row(LOGIN, 403, 403, 200, 200, 403, 200)},  # issue 12
     "staff/orders/<str:number>/": {"get": STAFF_PAGE},
     "staff/orders/<str:number>/print/": {"get": STAFF_PAGE},
     # back office: one POST endpoint per action. 403: the role may never take it;

@@ -148,17 +148,17 @@ def test_csv_download(login, finance_user, two_days, english):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="days-20260310-20260311.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["Day", "Placed", "Confirmed", "Invalid"]
+    assert rows[0][:4] == ["Day", "Orders placed", "Confirmed", "Invalid"]
     header = rows[0]
     assert len(rows) == 4  # header, two days, total
     a, b, total = (dict(zip(header, row, strict=True)) for row in rows[1:])
-    assert (a["Day"], a["Placed"], a["Confirmed"], a["Confirmation rate"]) == (
+    assert (a["Day"], a["Orders placed"], a["Confirmed"], a["Confirmation rate"]) == (
         "2026-03-10",
         "1",
         "0",
         "1.0",
     )
-    assert (b["Day"], b["Placed"], b["Confirmed"], b["Goods value placed"]) == (
+    assert (b["Day"], b["Orders placed"], b["Confirmed"], b["Goods value placed"]) == (
         "2026-03-11",
         "1",
         "2",
@@ -166,7 +166,11 @@ def test_csv_download(login, finance_user, two_days, english):
     )
     assert b["Placing to confirmation, median (h)"] == "1.0"
     assert a["Placing to confirmation, median (h)"] == ""  # nothing confirmed on A
-    assert (total["Day"], total["Placed"], total["Goods value placed"]) == ("Total", "2", "200.00")
+    assert (total["Day"], total["Orders placed"], total["Goods value placed"]) == (
+        "Total",
+        "2",
+        "200.00",
+    )
 
 
 def test_xlsx_download_types(login, finance_user, two_days, english):
