@@ -276,6 +276,10 @@ class Order(FSMModelMixin, models.Model):
                     "returned_at",
                 )
             ),
+            # The refund-due total and queue: few orders hold more than they owe.
+            models.Index(
+                fields=["-placed_at"], condition=Q(held__gt=F("owed")), name="order_refund_due_idx"
+            ),
         ]
 
     def __str__(self):
