@@ -22,6 +22,7 @@ from django.utils.html import escape
 matplotlib.use("Agg")  # no display on a server; set before anything draws
 
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 CACHE_SECONDS = 300
 
@@ -53,28 +54,29 @@ def _label_days(axes, days):
     axes.set_xticks(positions, [days[i].strftime("%m-%d") for i in positions])
 
 
-def stacked_bars(days, series, *, title, line=None, ylabel=""):
+def stacked_bars(days, series, *, title, line=None, ylabel="", integer=False):
     """Return an SVG (``str``) of stacked bars per day; the same input is drawn once
     (cached for ``CACHE_SECONDS``: drawing costs a few hundred milliseconds).
 
     ``days``: list of ``date``; ``series``: list of ``(label, [number per day])``
     stacked in order; ``line``: optional ``(label, [number per day])`` drawn on top.
-    Numbers may be ``int``, ``float`` or ``Decimal``.
+    Numbers may be ``int``, ``float`` or ``Decimal``; ``integer``: whole-number ticks
+    (counts).
     """
     key = (
         "report-chart:"
         + hashlib.sha256(
-            repr((days, series, title, line, ylabel, translation.get_language())).encode()
+            repr((days, series, title, line, ylabel, integer, translation.get_language())).encode()
         ).hexdigest()
     )
     svg = cache.get(key)
     if svg is None:
-        svg = _draw(days, series, title=title, line=line, ylabel=ylabel)
+        svg = _draw(days, series, title=title, line=line, ylabel=ylabel, integer=integer)
         cache.set(key, svg, CACHE_SECONDS)
     return svg
 
 
-def _draw(days, series, *, title, line, ylabel):
+def _draw(days, series, *, title, line, ylabel, integer):
     with matplotlib.rc_context(RC):
         figure = Figure(figsize=(8, 3.2))
         figure.subplots_adjust(left=0.08, right=0.76, bottom=0.12, top=0.9)
@@ -93,6 +95,8 @@ def _draw(days, series, *, title, line, ylabel):
         if ylabel:
             axes.set_ylabel(ylabel)
         axes.set_ylim(bottom=0)
+        if integer:
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         axes.grid(axis="y", color="#e5e5e5")
         axes.set_axisbelow(True)

@@ -499,6 +499,7 @@ class ReportsView(StaffRequiredMixin, TemplateView):
             ],
             line=(_("Orders placed"), [d.placed for d in report.days]),
             title=_("Orders per day by outcome"),
+            integer=True,
         )
         money_svg = charts.stacked_bars(
             days,
