@@ -33,17 +33,14 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import (
     Aggregate,
-    Avg,
     Count,
     DecimalField,
     Exists,
     F,
     FloatField,
     Func,
-    IntegerField,
     OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
 )
@@ -554,27 +551,25 @@ def _people(first, last):
     ):
         admins[row.pop("actor")] = row
     # Attempts per confirmation: the calls logged on the order before it was confirmed,
-    # plus the confirming call itself (event history).
-    calls_before = Subquery(
-        OrderEvent.objects.filter(
-            order=OuterRef("order"),
-            kind=kinds.CALL_LOGGED,
-            created_at__lt=OuterRef("created_at"),
-        )
-        .order_by()
-        .values("order")
-        .annotate(n=Count("pk"))
-        .values("n"),
-        output_field=IntegerField(),
-    )
+    # plus the confirming call itself (event history). One join of each confirmation to
+    # its order's earlier calls only (not a subquery per confirmation).
     for row in (
-        events.filter(actor__isnull=False, kind=kinds.CONFIRMED)
-        .annotate(attempts=Coalesce(calls_before, 0) + 1)
+        events.filter(
+            actor__isnull=False,
+            kind=kinds.CONFIRMED,
+            order__events__kind=kinds.CALL_LOGGED,
+            order__events__created_at__lt=F("created_at"),
+        )
         .values("actor")
-        .annotate(average=Avg("attempts", output_field=FloatField()))
+        .annotate(calls=Count("order__events"))
         .order_by()
     ):
-        admins[row["actor"]]["attempts_per_confirmation"] = round(row["average"], 2)
+        admins[row["actor"]]["earlier_calls"] = row["calls"]
+    for figures in admins.values():
+        earlier = figures.pop("earlier_calls", 0)
+        if figures["confirmations"]:
+            average = (earlier + figures["confirmations"]) / figures["confirmations"]
+            figures["attempts_per_confirmation"] = round(average, 2)
 
     def courier(pk):
         return couriers.setdefault(pk, {})
