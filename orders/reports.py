@@ -5,7 +5,7 @@ to midnight. Every figure is aggregated in SQL and grouped by that day in SQL
 (``TruncDate(..., tzinfo=shop zone)``: ``AT TIME ZONE`` on PostgreSQL, Django's own
 conversion function on SQLite), so the number of queries is the same for a one-day and
 a 366-day range, and for two people or two hundred (``build_report`` runs a fixed set of
-about twenty queries). Nothing here loops over orders in Python; the loops are over the
+twenty-five queries). Nothing here loops over orders in Python; the loops are over the
 days of the range and over the people found.
 
 Where a day is counted:
@@ -531,7 +531,8 @@ def _money(first, last):
 
 
 def _people(first, last):
-    """Per order admin, courier and finance clerk (a fixed seven queries + one for names)."""
+    """Per order admin, courier and finance clerk: a fixed eight queries, and one for the
+    names when anyone acted."""
     start, end = day_bounds(first, last)
     kinds = OrderEvent.Kind
     admins, couriers, clerks = {}, {}, {}
