@@ -259,6 +259,27 @@ class Order(FSMModelMixin, models.Model):
             ),
             models.Index(fields=["customer", "-placed_at"], name="order_customer_placed_idx"),
             models.Index(fields=["assigned_to", "status"], name="order_assignee_status_idx"),
+            # The reports (issue 12) read each step's orders of a range of days: one
+            # partial index per step's time, holding only the orders that took it.
+            *(
+                models.Index(
+                    fields=[field],
+                    condition=Q(**{f"{field}__isnull": False}),
+                    name=f"order_{field}_idx",
+                )
+                for field in (
+                    "confirmed_at",
+                    "invalidated_at",
+                    "cancelled_at",
+                    "shipped_at",
+                    "delivered_at",
+                    "returned_at",
+                )
+            ),
+            # The refund-due total and queue: few orders hold more than they owe.
+            models.Index(
+                fields=["-placed_at"], condition=Q(held__gt=F("owed")), name="order_refund_due_idx"
+            ),
         ]
 
     def __str__(self):
@@ -652,6 +673,8 @@ class OrderEvent(models.Model):
         verbose_name = _("order event")
         verbose_name_plural = _("order events")
         ordering = ["created_at", "pk"]
+        # The reports (issue 12) count one kind of event over a range of days.
+        indexes = [models.Index(fields=["kind", "created_at"], name="event_kind_created_idx")]
 
     def __str__(self):
         return f"{self.order_id} {self.kind}"
@@ -695,6 +718,11 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["recorded_at", "pk"]
+        # The reports (issue 12): money by day received, entries by day recorded.
+        indexes = [
+            models.Index(fields=["received_on", "method"], name="payment_received_method_idx"),
+            models.Index(fields=["recorded_at"], name="payment_recorded_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(

@@ -24,6 +24,7 @@ urlpatterns = [
     # Before "orders/<str:number>/": these words are never order numbers.
     path("orders/bulk/allocate/", views.BulkAllocateView.as_view(), name="order-bulk-allocate"),
     path("orders/print/", views.OrderSheetsPrintView.as_view(), name="order-print-many"),
+    path("reports/", views.ReportsView.as_view(), name="reports"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<str:number>/print/", views.OrderPrintView.as_view(), name="order-print"),
     path("orders/<str:number>/confirm/", views.OrderConfirmView.as_view(), name="order-confirm"),

@@ -80,8 +80,8 @@ def staff_subnav(context):
     Dashboard and Orders for every staff role; Deliveries too (a logistics person sees
     their own, order admins and finance pick a person: ``staff.views.DeliveryListView``);
     Cash for finance and order admins, COD settlements for finance
-    (``staff.views.cash``, ``staff.views.settlements``); the Django admin for
-    ``is_staff`` users, as the admin site itself requires.
+    (``staff.views.cash``, ``staff.views.settlements``); Reports for order admins and
+    finance; the Django admin for ``is_staff`` users, as the admin site itself requires.
     """
     from orders import selectors
     from orders.models import FINANCE
@@ -97,5 +97,6 @@ def staff_subnav(context):
         # By role, not ``has_perm``: the menu is on every page and must not cost the
         # permission queries (the pages themselves check ``services.may_ever``).
         "show_settlements": FINANCE in roles,
+        "show_reports": selectors.sees_all_orders(user) if user is not None else False,
         "show_admin": bool(user is not None and user.is_active and user.is_staff),
     }

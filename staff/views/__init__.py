@@ -33,7 +33,8 @@ One module per business step; this package re-exports every view and helper, so
 - ``bulk``: the order list's bulk actions (``BulkAllocateView``);
 - ``selection``: several orders named by ``?order=`` (at most ``MAX_ORDERS``);
 - ``printing``: the printable order sheet (``OrderPrintView``), several at once
-  (``OrderSheetsPrintView``).
+  (``OrderSheetsPrintView``);
+- ``reports``: the reports by business day, charts and downloads (``ReportsView``).
 """
 
 from staff.views._base import (
@@ -67,6 +68,7 @@ from staff.views.order_detail import (
 )
 from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
 from staff.views.printing import OrderPrintView, OrderSheetsPrintView
+from staff.views.reports import ReportsView
 from staff.views.settlements import SettlementPreviewView, SettlementUploadView
 
 __all__ = [
@@ -103,6 +105,7 @@ __all__ = [
     "SettlementUploadView",
     "PickingListView",
     "RunSheetView",
+    "ReportsView",
     "StaffRequiredMixin",
     "detail_context",
     "detail_url",

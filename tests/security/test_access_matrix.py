@@ -88,6 +88,7 @@ ACCESS = {
         "get": row(LOGIN, 403, 403, 405, 403, 403, 405),
         "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
     },
+    "staff/reports/": {"get": row(LOGIN, 403, 403, 200, 200, 403, 200)},  # issue 12
     "staff/orders/<str:number>/": {"get": STAFF_PAGE},
     "staff/orders/<str:number>/print/": {"get": STAFF_PAGE},
     # back office: one POST endpoint per action. 403: the role may never take it;
