@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0005_delivery_returns_cash'),
+        ('orders', '0006_order_line_chosen_attributes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
