@@ -474,7 +474,11 @@ def timeline_entries(order):
     return [
         {
             "event": event,
-            "label": labels.get(event.kind) or event.get_kind_display(),
+            "label": (
+                _("Our staff changed the order as you asked")
+                if event.kind == OrderEvent.Kind.EDITED and (event.data or {}).get("for_member")
+                else labels.get(event.kind) or event.get_kind_display()
+            ),
             "details": _event_details(event, order),
         }
         for event in selectors.member_timeline(order)

@@ -36,7 +36,9 @@ from orders.services.confirmation import (
     check_log_call,
     confirm_order,
     invalidate_order,
+    latest_call_outcome,
     log_call,
+    needs_reached_tick,
 )
 from orders.services.delivery import (
     check_record_delivery,
@@ -54,7 +56,13 @@ from orders.services.dispatch import (
     logistics_staff,
     ship_order,
 )
-from orders.services.ordering import check_edit, edit_order, place_order
+from orders.services.ordering import (
+    check_edit,
+    check_place_for_member,
+    create_member,
+    edit_order,
+    place_order,
+)
 from orders.services.payments import (
     check_record_payment,
     check_record_refund,
@@ -91,6 +99,7 @@ __all__ = [
     "check_edit",
     "check_invalidate",
     "check_log_call",
+    "check_place_for_member",
     "check_record_delivery",
     "check_record_delivery_attempt",
     "check_record_payment",
@@ -102,11 +111,14 @@ __all__ = [
     "clean_address",
     "collects_cash",
     "confirm_order",
+    "create_member",
     "edit_order",
     "invalidate_order",
+    "latest_call_outcome",
     "log_call",
     "logistics_staff",
     "may_ever",
+    "needs_reached_tick",
     "place_order",
     "preview_settlement",
     "record_delivery",

@@ -421,7 +421,9 @@ def test_detail_query_count_does_not_grow_with_lines_payments_or_events(
     products = [ProductFactory(stock=None) for _ in range(6)]
     big = place(member, lines=[(p, 2) for p in products])
     for outcome in ("no_answer", "call_back", "reached"):
-        services.log_call(admin_user, big, outcome=outcome, note="")
+        # a call-back needs its time (issue 11)
+        when = timezone.now() + datetime.timedelta(hours=1) if outcome == "call_back" else None
+        services.log_call(admin_user, big, outcome=outcome, note="", call_back_at=when)
     big = confirm(reload(big), admin_user)
     for n in range(4):
         pay(big, finance_user, amount=Decimal("10.00"), reference=f"B-{n}")
