@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/", views.OrderListView.as_view(), name="order-list"),
     path("orders/export/", views.OrderExportView.as_view(), name="order-export"),
     path("deliveries/", views.DeliveryListView.as_view(), name="deliveries"),
+    path("orders/new/", views.PhoneOrderView.as_view(), name="order-new"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<str:number>/print/", views.OrderPrintView.as_view(), name="order-print"),
     path("orders/<str:number>/confirm/", views.OrderConfirmView.as_view(), name="order-confirm"),
@@ -26,4 +27,5 @@ urlpatterns = [
     path("orders/<str:number>/refund/", views.OrderRefundView.as_view(), name="order-refund"),
     path("orders/<str:number>/void/", views.PaymentVoidView.as_view(), name="order-void"),
     path("orders/<str:number>/call/", views.OrderCallView.as_view(), name="order-call"),
+    path("orders/<str:number>/edit/", views.OrderEditView.as_view(), name="order-edit"),
 ]

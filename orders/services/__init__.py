@@ -30,6 +30,7 @@ from orders.services.availability import ACTION_CHECKS, allowed_actions, may_eve
 from orders.services.cancellation import cancel_order, check_cancel
 from orders.services.cash import cash_in_hand, check_record_remittance, record_remittance
 from orders.services.confirmation import (
+    CALL_BACK_WITHIN,
     CallOutcome,
     check_confirm,
     check_invalidate,
@@ -81,6 +82,7 @@ from orders.services.settlement import (
 
 __all__ = [
     "ACTION_CHECKS",
+    "CALL_BACK_WITHIN",
     "CallOutcome",
     "MAX_LINES",
     "MAX_TEXT",

@@ -24,6 +24,7 @@ One module per business step; this package re-exports every view and helper, so
 - ``actions.dispatch``: allocate, ship;
 - ``actions.payments``: payment, refund, void;
 - ``deliveries``: a logistics person's deliveries (``DeliveryListView``);
+- ``desk``: change an order for the member, take an order by phone (issue 11);
 - ``printing``: the printable order sheet (``OrderPrintView``).
 """
 
@@ -46,6 +47,7 @@ from staff.views.actions.dispatch import OrderAllocateView, OrderShipView
 from staff.views.actions.payments import OrderPaymentView, OrderRefundView, PaymentVoidView
 from staff.views.dashboard import DashboardView
 from staff.views.deliveries import DeliveryListView
+from staff.views.desk import OrderEditView, PhoneOrderView
 from staff.views.export import FORMULA_START, OrderExportView
 from staff.views.order_detail import (
     BOX_ACTIONS,
@@ -69,6 +71,7 @@ __all__ = [
     "OrderCallView",
     "OrderCancelView",
     "OrderConfirmView",
+    "OrderEditView",
     "OrderDetailView",
     "OrderExportView",
     "OrderInvalidateView",
@@ -79,6 +82,7 @@ __all__ = [
     "OrderRefundView",
     "OrderShipView",
     "PaymentVoidView",
+    "PhoneOrderView",
     "StaffRequiredMixin",
     "detail_context",
     "detail_url",
