@@ -251,6 +251,39 @@ STAFF_CASES = {
 }
 
 
+def case_staff_edit(world):
+    order = _submitted(world)
+    body = {
+        **_address(city="Suzhou"),
+        "payment_method": "cod",
+        "note": "",
+        "version": order.version,
+        "reason": "As the member asked on the phone.",
+        f"qty-{world.product.pk}": 2,
+    }
+
+    def check(client):
+        return reload(order).version == order.version + 1
+
+    return world.users["order_admin"], f"/staff/orders/{order.number}/edit/", body, check
+
+
+def case_staff_new(world):
+    body = {
+        **_address(),
+        "step": "order",
+        "member": world.users["member"].pk,
+        "token": "csrf-phone-order",
+        "payment_method": "cod",
+        f"add-{world.product.pk}": 1,
+    }
+
+    def check(client):
+        return Order.objects.filter(checkout_token="csrf-phone-order").exists()
+
+    return world.users["order_admin"], "/staff/orders/new/", body, check
+
+
 def world_allocated(world):
     return allocate(_confirmed(world), world.users["order_admin"], world.users["logistics"])
 
@@ -265,6 +298,8 @@ FORM_CASES = {
     "member-edit": case_member_edit,
     "member-cancel": case_member_cancel,
     **{f"staff-{name}": case for name, case in STAFF_CASES.items()},
+    "staff-edit": case_staff_edit,
+    "staff-new": case_staff_new,
 }
 
 
