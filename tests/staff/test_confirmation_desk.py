@@ -135,7 +135,7 @@ def test_unanswered_calls_suggest_marking_the_order_invalid(login, member, admin
     settings.MALL_MAX_CALL_ATTEMPTS = 3
     order = place(member)
     client = login(admin_user)
-    for n in range(3):
+    for _n in range(3):
         assert client.get(url("detail", order)).context["desk"]["suggest_invalid_url"] == ""
         services.log_call(admin_user, order, outcome="no_answer")
     link = client.get(url("detail", order)).context["desk"]["suggest_invalid_url"]
