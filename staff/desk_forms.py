@@ -10,6 +10,7 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from mall.models import Product
@@ -67,7 +68,7 @@ def _address_fields():
     for name in ADDRESS_FIELDS:
         model_field = Order._meta.get_field(name)
         fields[name] = forms.CharField(
-            label=model_field.verbose_name,
+            label=capfirst(model_field.verbose_name),
             max_length=model_field.max_length,
             required=name != "postcode",
         )

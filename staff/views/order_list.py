@@ -77,7 +77,11 @@ class OrderListView(StaffRequiredMixin, TemplateView):
         )
         # Age, call attempts and who is calling, for the page's rows only (issue 11).
         page.object_list = selectors.with_call_attempts(page.object_list)
-        callers = calling.callers(page.object_list)
+        callers = {
+            pk: notice
+            for pk, notice in calling.callers(page.object_list).items()
+            if notice["user_id"] != request.user.pk  # the others calling, not oneself
+        }
         tabs = [
             {
                 "label": _("All"),
