@@ -6,61 +6,14 @@ each result carries a quantity box named ``add-<product id>``, and each line alr
 the order a box ``qty-<product id>`` (0 removes the line).
 """
 
-import re
-
 from django import forms
-from django.conf import settings
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from mall.models import Product
-from orders import services
+from orders.forms import ProductLinesMixin
+from orders.forms import product_quantity_field as _quantity_field
 from orders.models import ADDRESS_FIELDS, Order, PaymentMethod
 from staff.forms import TEXT_MAX, _textarea
-
-ADD_RE = re.compile(r"^add-([1-9][0-9]{0,9})$")
-
-
-def _quantity_field(label, initial=None):
-    return forms.IntegerField(
-        label=label,
-        required=False,
-        min_value=0,
-        max_value=settings.MALL_MAX_LINE_QUANTITY,
-        initial=initial,
-        widget=forms.NumberInput(attrs={"min": 0, "class": "staff-qty", "inputmode": "numeric"}),
-    )
-
-
-class ProductLinesMixin:
-    """Adds the ``add-<id>`` quantity fields the posted data names (at most
-    ``services.MAX_LINES``, products that exist) and gathers them in ``added_lines()``."""
-
-    def _add_product_fields(self, data, extra_products=()):
-        ids = []
-        for key in data or {}:
-            match = ADD_RE.match(key)
-            if match:
-                ids.append(int(match.group(1)))
-        ids = sorted(set(ids))[: services.MAX_LINES]
-        products = {p.pk: p for p in extra_products}
-        if ids:
-            products.update(Product.objects.select_related("parent").in_bulk(ids))
-        self.offered_products = list(products.values())
-        for product in self.offered_products:
-            self.fields[f"add-{product.pk}"] = _quantity_field(product.display_name)
-
-    def added_lines(self):
-        """``[(product, quantity)]`` of the search results given a quantity > 0."""
-        return [
-            (product, self.cleaned_data[f"add-{product.pk}"])
-            for product in self.offered_products
-            if self.cleaned_data.get(f"add-{product.pk}")
-        ]
-
-    def add_fields(self):
-        """The bound ``add-<id>`` fields with their products, for the template."""
-        return [(product, self[f"add-{product.pk}"]) for product in self.offered_products]
 
 
 def _address_fields():
