@@ -177,3 +177,8 @@ MALL_REMITTANCE_DETAILS = os.environ.get(
     "Harbour Mall Ltd · 88 Harbour Road, Shanghai 200000 (China Post remittance)",
 )
 MALL_PHONE = os.environ.get("MALL_PHONE", "400-000-0000")
+# The confirmation desk (issue 11): an order still awaiting its call after this many
+# hours is highlighted; after this many unanswered calls the order page suggests marking
+# it invalid (never automatically).
+MALL_CONFIRM_TARGET_HOURS = int(os.environ.get("MALL_CONFIRM_TARGET_HOURS", "24"))
+MALL_MAX_CALL_ATTEMPTS = int(os.environ.get("MALL_MAX_CALL_ATTEMPTS", "3"))

@@ -94,8 +94,11 @@ def _is_owner(order, user):
 
 
 def can_edit(order, user):
-    """Only the member who placed the order edits it (DESIGN: ``edit_order``)."""
-    return _is_owner(order, user)
+    """The member who placed the order, or an order admin changing it for the member on
+    the phone (DESIGN: ``edit_order(..., reason=...)``)."""
+    return _is_owner(order, user) or bool(
+        user and user.is_authenticated and user.has_perm("orders.edit_order_for_member")
+    )
 
 
 def can_cancel(order, user):
@@ -202,6 +205,9 @@ class Order(FSMModelMixin, models.Model):
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
     next_attempt_on = models.DateField(_("next delivery attempt"), null=True, blank=True)
+    # When the member asked to be called back (``log_call`` outcome ``call_back``); cleared
+    # by the next call, confirmation, invalidation or cancellation. Never bumps ``version``.
+    call_back_at = models.DateTimeField(_("call back at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid in full"), null=True, blank=True)
 
@@ -223,6 +229,8 @@ class Order(FSMModelMixin, models.Model):
             ("ship_order", _("Can record the shipment of any order")),
             ("ship_assigned_order", _("Can record the shipment of orders assigned to them")),
             ("log_call", _("Can log calls to members")),
+            ("edit_order_for_member", _("Can change a member's submitted order for them")),
+            ("place_order_for_member", _("Can take orders by phone for members")),
             ("record_payment", _("Can record payments received")),
             ("record_refund", _("Can record refunds")),
             ("void_payment", _("Can void mistaken payment entries")),
@@ -279,6 +287,11 @@ class Order(FSMModelMixin, models.Model):
             # The refund-due total and queue: few orders hold more than they owe.
             models.Index(
                 fields=["-placed_at"], condition=Q(held__gt=F("owed")), name="order_refund_due_idx"
+            ),
+            models.Index(
+                fields=["call_back_at"],
+                name="order_call_back_idx",
+                condition=Q(call_back_at__isnull=False),
             ),
         ]
 

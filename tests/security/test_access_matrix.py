@@ -156,6 +156,16 @@ ACCESS = {
         "get": row(LOGIN, 403, 403, 403, 302, 403, 302),  # unknown token: "expired"
         "post": row(LOGIN, 403, 403, 403, 302, 403, 302),
     },
+    # issue 11: change for the member (the allocated order: refused with a message) and
+    # orders taken by phone (an empty POST: the form comes back with its errors).
+    "staff/orders/<str:number>/edit/": {
+        "get": row(LOGIN, 403, 403, 302, 403, 403, 302),
+        "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
+    },
+    "staff/orders/new/": {
+        "get": row(LOGIN, 403, 403, 200, 403, 403, 200),
+        "post": row(LOGIN, 403, 403, 200, 403, 403, 200),
+    },
     # The Django admin, as a whole: see test_admin_namespace.
     ADMIN: {},
 }
