@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
+from mall.formatting import normalize_typed
 from mall.models import Category, Product
 
 LOW_STOCK = 5  # "Only N left" from this many units down
@@ -179,7 +180,8 @@ def find_products(query, limit=PRODUCT_SEARCH_LIMIT):
     chosen). ``query`` is plain text (at most 100 characters are used); an empty query
     finds nothing. Returns at most ``limit`` products, by name, each with ``offer``.
     """
-    query = " ".join("".join(c for c in str(query or "")[:1000] if c.isprintable()).split())
+    # Full-width letters and digits (Chinese input methods) read as their plain forms.
+    query = normalize_typed("".join(c for c in str(query or "")[:1000] if c.isprintable()))
     query = query[:100]
     if not query:
         return []

@@ -176,8 +176,8 @@ ADD_RE = re.compile(r"^add-([1-9][0-9]{0,9})$")
 
 
 def product_quantity_field(label, initial=None):
-    """A quantity box from 0 (none) to ``MALL_MAX_LINE_QUANTITY``."""
-    return forms.IntegerField(
+    """A quantity box from 0 (none) to ``MALL_MAX_LINE_QUANTITY`` (full-width digits too)."""
+    return TypedIntegerField(
         label=label,
         required=False,
         min_value=0,

@@ -117,16 +117,18 @@ def test_a_full_width_order_number_finds_the_order_in_the_staff_search(login, ad
     assert [o.number for o in response.context["orders"]] == [order.number]
 
 
-def test_a_full_width_sku_adds_the_item_to_a_submitted_order(login, member):
+def test_a_full_width_sku_finds_the_item_and_a_full_width_quantity_adds_it(login, member):
     tea = ProductFactory(sku="TEA-JASMINE", name="Jasmine tea", price=Decimal("30.00"), stock=6)
     order = services.place_order(
         member, lines=[(ProductFactory(stock=None), 1)], address=ADDRESS, payment_method="cod"
     )
+    client = login(member)
+    path = reverse("orders:edit", args=[order.number])
 
-    response = login(member).post(
-        reverse("orders:edit", args=[order.number]),
-        edit_data(order, add_sku="ｔｅａ－ｊａｓｍｉｎｅ", add_quantity="２"),
-    )
+    found = client.get(path, {"find": "ｔｅａ－ｊａｓｍｉｎｅ"})
+    assert [p.sku for p, _field in found.context["form"].add_fields()] == ["TEA-JASMINE"]
+
+    response = client.post(path, edit_data(order, **{f"add-{tea.pk}": "２"}))
 
     assert response.status_code == 302
     assert Order.objects.get(pk=order.pk).lines.filter(sku="TEA-JASMINE", quantity=2).exists()
