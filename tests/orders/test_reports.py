@@ -267,7 +267,13 @@ def test_people_admins_calls_and_attempts():
     first = factories.OrderFactory()
     services.log_call(admin, first, outcome="no_answer")
     services.log_call(admin, first, outcome="no_answer")
-    services.confirm_order(admin, first, expected_version=first.version, call_note="Reached.")
+    services.confirm_order(
+        admin,
+        first,
+        expected_version=first.version,
+        call_note="Reached.",
+        reached_after_failed=True,
+    )
     second = factories.OrderFactory()
     services.confirm_order(admin, second, expected_version=second.version, call_note="Reached.")
     third = factories.OrderFactory()
