@@ -15,6 +15,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -255,6 +256,7 @@ class CheckoutView(LoginRequiredMixin, View):
                     note=form.cleaned_data["note"],
                     checkout_token=token,
                     expected_total=form.cleaned_data.get("expected_total"),
+                    language=translation.get_language(),
                 )
             except OrderError as error:
                 add_service_errors(form, error)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mall.models import Profile
 from mall.templatetags.shop import money
 from orders import locks
 from orders.exceptions import (
@@ -46,7 +47,15 @@ def check_edit(actor, order):
 
 
 def place_order(
-    actor, *, lines, address, payment_method, note="", checkout_token=None, expected_total=None
+    actor,
+    *,
+    lines,
+    address,
+    payment_method,
+    note="",
+    checkout_token=None,
+    expected_total=None,
+    language=None,
 ):
     """Place an order for ``actor`` (a signed-in member) and reserve its stock.
 
@@ -57,7 +66,9 @@ def place_order(
     token of the checkout form; placing again with the same token returns the order it
     made instead of a second one (double submit). ``expected_total``: optional ``Decimal``
     total the member was shown; if prices or the cart changed so the total differs,
-    ``TotalChanged`` is raised and nothing is placed.
+    ``TotalChanged`` is raised and nothing is placed. ``language``: the code of
+    ``LANGUAGES`` the member is using (default: the active language); the order keeps it
+    for its e-mails and it becomes the member's preference (``mall.models.Profile``).
 
     Unit prices are the products' current prices, copied onto the lines. Raises
     ``NotPermitted`` (anonymous), ``InvalidInput`` (bad lines, address, method, note, or
@@ -69,6 +80,7 @@ def place_order(
     cleaned_address = inputs.clean_address(address)
     payment_method = inputs.clean_payment_method(payment_method)
     note = inputs.clean_text(note, _("The note"))
+    language = inputs.clean_language(language)
     if checkout_token:
         existing = Order.objects.filter(checkout_token=checkout_token, customer=actor).first()
         if existing:
@@ -112,6 +124,7 @@ def place_order(
                 customer=actor,
                 payment_method=payment_method,
                 customer_note=note,
+                language=language,
                 subtotal=subtotal,
                 shipping_fee=fee,
                 total=total,
@@ -158,6 +171,7 @@ def place_order(
                     "total": str(total),
                 },
             )
+            Profile.objects.update_or_create(user=actor, defaults={"language": language})
             bookkeeping.notify(order, "placed")
     except IntegrityError:
         if checkout_token:

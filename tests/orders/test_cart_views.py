@@ -147,8 +147,8 @@ def test_cart_page_shows_lines_money_and_the_free_shipping_rule(client, product,
     assert response.context["total"] == Decimal("160.00")
     assert response.context["missing_for_free_shipping"] == Decimal("49.00")
     html = response.content.decode()
-    assert "150.00 CNY" in html and "160.00 CNY" in html
-    assert "Add 49.00 CNY more to get free shipping." in html
+    assert "¥150.00" in html and "¥160.00" in html
+    assert "Add ¥49.00 more to get free shipping." in html
     assert f'for="id_qty-{product.pk}"' in html
     assert reverse("orders:checkout") in html
 

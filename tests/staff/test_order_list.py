@@ -75,7 +75,7 @@ def test_list_shows_rows_with_labels_and_tabs_with_counts(login, admin_user, ord
         "张伟",
         "139-1234-5678",
         "杭州",
-        "110.00 CNY",
+        "¥110.00",
         "Bank transfer",
         "Confirmed",
         "Unpaid",

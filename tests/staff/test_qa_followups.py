@@ -62,7 +62,7 @@ def test_sheet_of_a_submitted_order_says_not_confirmed_yet(login, member, admin_
     assert "NOT CONFIRMED YET" in html
     assert "Status: <strong>Awaiting confirmation</strong>" in html
     assert "DO NOT DELIVER" not in html
-    assert "the courier collects: <strong>110.00 CNY</strong>" in html
+    assert "the courier collects: <strong>¥110.00</strong>" in html
 
 
 def test_sheet_of_a_confirmed_paid_order_has_no_banner(login, member, admin_user, finance_user):
