@@ -188,3 +188,5 @@ MALL_REMITTANCE_DETAILS = os.environ.get(
     "Harbour Mall Ltd · 88 Harbour Road, Shanghai 200000 (China Post remittance)",
 )
 MALL_PHONE = os.environ.get("MALL_PHONE", "400-000-0000")
+# Password reset links asked for per hour, per client address and per e-mail address.
+MALL_PASSWORD_RESET_LIMIT = int(os.environ.get("MALL_PASSWORD_RESET_LIMIT", "5"))

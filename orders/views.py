@@ -23,7 +23,7 @@ from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from mall.http import safe_next
-from mall.models import Product
+from mall.models import Address, Product, Profile
 from orders import selectors, services
 from orders.cart import Cart, CartError
 from orders.exceptions import InsufficientStock, InvalidInput, OrderError, StaleOrder
@@ -280,11 +280,18 @@ class CheckoutView(LoginRequiredMixin, View):
         return None
 
     def _initial(self):
-        """The address of the member's most recent order, or their name for a first order."""
-        last = selectors.orders_for_member(self.request.user).first()
+        """Start from the member's default saved address (account page), else the address
+        of their most recent order, else their name and phone for a first order."""
+        user = self.request.user
+        last = selectors.orders_for_member(user).first()
+        initial = {"payment_method": last.payment_method} if last else {}
+        saved = Address.objects.filter(user=user, is_default=True).first()
+        if saved:
+            return {**initial, **saved.as_dict()}
         if last:
-            return {**last.address_dict, "payment_method": last.payment_method}
-        return {"recipient": self.request.user.get_full_name()}
+            return {**initial, **last.address_dict}
+        profile = Profile.objects.filter(user=user).first()
+        return {"recipient": user.get_full_name(), "phone": profile.phone if profile else ""}
 
     def _render(self, form, cart, token):
         context = {

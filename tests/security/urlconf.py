@@ -60,6 +60,9 @@ def fill(namespace, name, route, world):
         "content_type_id": ContentType.objects.get_for_model(Product).pk,
         "app_label": "orders",
         "url": "no-such-page/",
+        "address_id": world.address.pk,
+        "uidb64": "MQ",
+        "token": "bad-token",
     }
     if "content_type_id" in route:
         values["object_id"] = world.product.pk
