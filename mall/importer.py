@@ -42,11 +42,13 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from mall.import_languages import name_categories
 from mall.models import Category, Product
+from mall.translation import localized_fields
 
 # Kinds of WooCommerce product rows.
 SIMPLE, VARIABLE, VARIATION, GROUPED, EXTERNAL = (
@@ -616,7 +618,11 @@ class _Writer:
         for product in to_create:
             self.existing[product.sku] = product
         if to_update:
-            Product.objects.bulk_update(to_update, [*_PRODUCT_FIELDS, "updated_at"], batch_size=200)
+            Product.objects.bulk_update(
+                to_update,
+                localized_fields(Product, [*_PRODUCT_FIELDS, "updated_at"]),
+                batch_size=200,
+            )
         changed |= self._sync_categories(wanted, {p.sku for p in to_create})
         created = {p.sku for p in to_create}
         for row in rows:
@@ -678,7 +684,7 @@ def _differs(product, name, value):
 # --------------------------------------------------------------------------- entry point
 
 
-def import_products(path, *, dry_run=False):
+def import_products(path, *, dry_run=False, language=None):
     """Import a WooCommerce product CSV export into the catalogue.
 
     ``path`` is a file path (str or Path). Returns an :class:`ImportReport`. Rows with bad
@@ -686,10 +692,17 @@ def import_products(path, *, dry_run=False):
     imported; the other rows are, all in one transaction, which ``dry_run=True`` rolls
     back. Raises :class:`ImportFileError` when the file as a whole cannot be read (then
     nothing is written). Safe to repeat: products are matched by SKU.
+
+    ``language`` (a code of ``LANGUAGES``, default the active one) is the language of the
+    file's names and descriptions: they fill that language's texts only, so importing the
+    same catalogue in each language (matched by SKU) gives it both
+    (``mall.import_languages`` pairs the categories).
     """
+    language = language or translation.get_language()
     report = ImportReport(dry_run=dry_run)
     rows = _read(Path(path), report)
-    with transaction.atomic():
+    with translation.override(language), transaction.atomic():
+        name_categories(rows, language)
         _import(rows, report)
         if dry_run:
             transaction.set_rollback(True)

@@ -19,3 +19,18 @@ class CategoryTranslationOptions(TranslationOptions):
 @register(Product)
 class ProductTranslationOptions(TranslationOptions):
     fields = ("name", "short_description", "description")
+
+
+def localized_fields(model, fields, language=None):
+    """Return ``fields`` with each translated field of ``model`` named by its column for
+    ``language`` (default: the active one): ``["name", "price"]`` → ``["name_en", "price"]``.
+
+    For writes that bypass the translated descriptors, such as ``bulk_update``.
+    """
+    from django.utils import translation
+    from modeltranslation.translator import translator
+    from modeltranslation.utils import build_localized_fieldname
+
+    translated = translator.get_options_for_model(model).fields
+    code = language or translation.get_language()
+    return [build_localized_fieldname(f, code) if f in translated else f for f in fields]

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, resolve_url
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
+from modeltranslation.utils import build_localized_fieldname
 
 from mall.accounts import set_language_cookie
 from mall.catalogue import CategoryTree, decorate, listed_products, max_quantity, offer_for
@@ -130,7 +131,8 @@ def clean_query(raw):
 
 
 class SearchView(TemplateView):
-    """Listed products whose name or SKU (or a variation's SKU) contains ``?q=``, any case."""
+    """Listed products whose name in any language or SKU (or a variation's SKU) contains
+    ``?q=``, any case."""
 
     template_name = "mall/search.html"
 
@@ -138,8 +140,11 @@ class SearchView(TemplateView):
         query = clean_query(self.request.GET.get("q", ""))
         page = None
         if query:
+            matches = Q()
+            for code, _label in settings.LANGUAGES:  # a name in either language matches
+                matches |= Q(**{f"{build_localized_fieldname('name', code)}__icontains": query})
             matches = (
-                Q(name__icontains=query)
+                matches
                 | Q(sku__icontains=query)
                 | Q(variations__sku__icontains=query, variations__is_visible=True)
             )
