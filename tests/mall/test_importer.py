@@ -213,8 +213,8 @@ class TestDemoCatalogue:
         run_import(DEMO_CATALOGUE)
 
         tea = Product.objects.get(sku="TS-JASMINE")
-        assert tea.name == "Jasmine Green Tea 茉莉花茶"
-        assert tea.slug == "jasmine-green-tea-茉莉花茶"
+        assert tea.name == "Jasmine Green Tea"
+        assert tea.slug == "jasmine-green-tea"
         assert (tea.price, tea.stock) == (Decimal("68.00"), 50)
         assert Product.objects.get(sku="HL-TOWEL").stock is None
         clock = Product.objects.get(sku="HL-CLOCK")
