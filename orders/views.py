@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
@@ -90,7 +90,9 @@ class CartView(TemplateView):
 class CartAddView(View):
     """POST ``product``, ``quantity`` (default 1), ``next``: add to the cart, then go back.
 
-    Goes back to ``next`` when it is on this site, else to the product's page.
+    Goes back to ``next`` when it is on this site (a listing's "Add to cart" sends the
+    listing, so the shopper stays where they were), else to the product's page. The
+    message says how many items the cart now holds.
     """
 
     http_method_names = ["post"]
@@ -119,15 +121,27 @@ class CartAddView(View):
             return redirect(back or "orders:cart")
         back = back or product.get_absolute_url()
         quantity = form.cleaned_data["quantity"]
+        cart = Cart(request.session)
         try:
-            Cart(request.session).add(product, quantity)
+            cart.add(product, quantity)
         except CartError as error:
             messages.error(request, error.message)
         else:
+            units = len(cart)
             messages.success(
                 request,
-                _("Added %(quantity)d × %(name)s to your cart.")
-                % {"quantity": quantity, "name": product.display_name},
+                " ".join(
+                    (
+                        _("Added %(quantity)d × %(name)s to your cart.")
+                        % {"quantity": quantity, "name": product.display_name},
+                        ngettext(
+                            "Your cart holds %(count)d item.",
+                            "Your cart holds %(count)d items.",
+                            units,
+                        )
+                        % {"count": units},
+                    )
+                ),
             )
         return redirect(back)
 

@@ -340,11 +340,15 @@ def test_payment_dated_in_the_future_is_refused(login, member, admin_user, finan
     tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
     response = login(finance_user).post(
         url("payment", order),
-        {"amount": "10", "method": "cod", "reference": "R", "received_on": tomorrow},
+        {"amount": "10.50", "method": "cod", "reference": "R-771", "received_on": tomorrow},
         follow=True,
     )
     assert messages_of(response) == ["The date received cannot be in the future."]
     assert snapshot(order) == before
+    # The form comes back as typed (issue 14), not emptied by a redirect.
+    assert response.redirect_chain == []
+    html = response.content.decode()
+    assert 'value="10.50"' in html and 'value="R-771"' in html and f'value="{tomorrow}"' in html
 
 
 def test_payment_on_a_submitted_order_is_refused_with_the_reason(login, member, finance_user):
