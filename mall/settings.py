@@ -179,13 +179,14 @@ MALL_SHIPPING_FEE = Decimal(os.environ.get("MALL_SHIPPING_FEE", "10.00"))
 MALL_FREE_SHIPPING_FROM = Decimal(os.environ.get("MALL_FREE_SHIPPING_FROM", "199.00"))
 MALL_MAX_LINE_QUANTITY = int(os.environ.get("MALL_MAX_LINE_QUANTITY", "99"))
 MALL_MAX_PAYMENT_AMOUNT = Decimal(os.environ.get("MALL_MAX_PAYMENT_AMOUNT", "1000000.00"))
-MALL_BANK_DETAILS = os.environ.get(
-    "MALL_BANK_DETAILS",
-    "Harbour Mall Ltd · Bank of Example, Harbour Road branch · account 6222 0000 1234 5678",
+# Where prepaid orders are paid. The shop's own values come from the environment as
+# written; the demo defaults are translated, so a Chinese page or e-mail shows them in
+# Chinese.
+MALL_BANK_DETAILS = os.environ.get("MALL_BANK_DETAILS") or _(
+    "Harbour Mall Ltd · Bank of Example, Harbour Road branch · account 6222 0000 1234 5678"
 )
-MALL_REMITTANCE_DETAILS = os.environ.get(
-    "MALL_REMITTANCE_DETAILS",
-    "Harbour Mall Ltd · 88 Harbour Road, Shanghai 200000 (China Post remittance)",
+MALL_REMITTANCE_DETAILS = os.environ.get("MALL_REMITTANCE_DETAILS") or _(
+    "Harbour Mall Ltd · 88 Harbour Road, Shanghai 200000 (China Post remittance)"
 )
 MALL_PHONE = os.environ.get("MALL_PHONE", "400-000-0000")
 # Password reset links asked for per hour, per client address and per e-mail address.
