@@ -14,8 +14,8 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from mall.management.commands.setup_demo import DEMO_CATALOGUES
 from mall.importer import import_products
+from mall.management.commands.setup_demo import DEMO_CATALOGUES
 from mall.models import Product, Profile
 from orders import services
 from orders.models import Order
@@ -50,7 +50,8 @@ ALLOWED = {
 # ones such as a picture's placeholder initial.
 PAGE_TEXT = """() => {
   const body = document.body.cloneNode(true);
-  body.querySelectorAll('[aria-hidden="true"], script, style, noscript').forEach((el) => el.remove());
+  const hidden = '[aria-hidden="true"], script, style, noscript';
+  body.querySelectorAll(hidden).forEach((el) => el.remove());
   return body.textContent;
 }"""
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
