@@ -57,7 +57,6 @@ def main(base):
             locale="zh-CN",
             user="admin1",
         )
-        shoot(browser, base, "member-orders-zh", "/account/orders/", locale="zh-CN", user="member1")
         browser.close()
 
 
