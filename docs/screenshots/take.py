@@ -44,14 +44,6 @@ def main(base):
         shoot(
             browser,
             base,
-            "staff-order-list",
-            "/staff/orders/?sort=-placed_at",
-            locale="en-US",
-            user="admin1",
-        )
-        shoot(
-            browser,
-            base,
             "staff-order-list-zh",
             "/staff/orders/?sort=-placed_at",
             locale="zh-CN",
