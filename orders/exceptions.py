@@ -75,3 +75,37 @@ class DuplicateReference(InvalidInput):
 
     code = "duplicate_reference"
     default_message = _("A payment with this reference is already recorded for this order.")
+
+
+class MoneyHeld(TransitionNotAllowed):
+    """The shop holds money for the order: it cannot be cancelled until refunded."""
+
+    code = "money_held"
+    default_message = _("Money is held for this order: record the refund before cancelling it.")
+
+
+class PrepaidNotPaid(TransitionNotAllowed):
+    """A prepaid order with money still due cannot ship (DESIGN ``ship_order``)."""
+
+    code = "unpaid"
+    default_message = _("This prepaid order is not paid yet: finance must record the payment.")
+
+
+class PaymentBeyondDue(InvalidInput):
+    """A payment on a live order is more than is due; recording it needs ``as_credit``."""
+
+    code = "beyond_due"
+    default_message = _(
+        "The amount is more than is due. Tick 'record as credit' to record it anyway; the "
+        "excess will be listed as a refund due."
+    )
+
+
+class AlreadyRemitted(TransitionNotAllowed):
+    """A cash-on-delivery collection was handed over already (another clerk was faster)."""
+
+    code = "already_remitted"
+    default_message = _(
+        "Some of this cash was recorded as handed over meanwhile (by another clerk?). "
+        "Nothing was recorded: check the courier's cash in hand and try again."
+    )

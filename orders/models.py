@@ -40,6 +40,8 @@ class Status(models.TextChoices):
     INVALID = "invalid", _("Invalid")
     ALLOCATED = "allocated", _("Allocated to delivery")
     SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    RETURNED = "returned", _("Returned")
     CANCELLED = "cancelled", _("Cancelled")
 
 
@@ -57,8 +59,25 @@ class PaymentMethod(models.TextChoices):
 
 
 PREPAID_METHODS = (PaymentMethod.BANK_TRANSFER, PaymentMethod.POSTAL_REMITTANCE)
-PAYABLE_STATUSES = (Status.CONFIRMED, Status.ALLOCATED, Status.SHIPPED)
-FINAL_STATUSES = (Status.SHIPPED, Status.CANCELLED)
+# Orders nothing is owed for any more (DESIGN "Money: one rule": ``owed`` is 0); a payment
+# arriving for one of them is credit to pay back.
+CLOSED_STATUSES = (Status.CANCELLED, Status.INVALID, Status.RETURNED)
+# Payments are recordable on every order but one still awaiting its confirmation call.
+PAYABLE_STATUSES = tuple(s for s in Status.values if s != Status.SUBMITTED)
+FINAL_STATUSES = (Status.RETURNED, Status.CANCELLED)
+# The shop's own delivery staff as the carrier: no waybill, the assigned courier collects.
+OWN_DELIVERY_STAFF = "own"
+
+
+class DeliveryOutcome(models.TextChoices):
+    """What happened at the door on a failed attempt (``record_delivery_attempt``)."""
+
+    NOT_HOME = "not_home", _("Nobody at home")
+    WRONG_ADDRESS = "wrong_address", _("Wrong or incomplete address")
+    REFUSED = "refused", _("Refused by the member")
+    POSTPONED = "postponed", _("Member asked for another day")
+    OTHER = "other", _("Other")
+
 
 # Group names, created by the data migration orders/0002_roles.
 ORDER_ADMINS = "Order admins"
@@ -96,13 +115,30 @@ def can_ship(order, user):
     )
 
 
+def can_deliver(order, user):
+    """An order admin records any delivery; a logistics person only for orders assigned
+    to them (DESIGN: ``record_delivery_attempt``, ``record_delivery``)."""
+    if user.has_perm("orders.record_delivery"):
+        return True
+    return (
+        user.has_perm("orders.record_assigned_delivery")
+        and order.assigned_to_id is not None
+        and order.assigned_to_id == user.pk
+    )
+
+
 class Order(FSMModelMixin, models.Model):
     """A member's order: what was bought, where it goes, and where it stands.
+
+    ``Order.OWN_DELIVERY_STAFF`` (``"own"``) is the carrier value of the shop's own
+    delivery staff (DESIGN "Cash on delivery").
 
     Money fields are ``Decimal`` in the shop currency; ``total = subtotal + shipping_fee``.
     ``version`` grows by one on every change so that an admin confirms exactly the
     version they reviewed (optimistic concurrency).
     """
+
+    OWN_DELIVERY_STAFF = OWN_DELIVERY_STAFF
 
     number = models.CharField(
         _("order number"), max_length=20, unique=True, default=new_order_number, editable=False
@@ -147,6 +183,15 @@ class Order(FSMModelMixin, models.Model):
     )
     carrier = models.CharField(_("carrier"), max_length=100, blank=True)
     tracking_number = models.CharField(_("waybill number"), max_length=100, blank=True)
+    received_by = models.CharField(_("received by"), max_length=100, blank=True)
+
+    # The money position (DESIGN "Money: one rule"), kept by the services in the same
+    # transaction as every ledger or status change so that queues and lists filter on
+    # it without summing the ledger per row. ``owed``: what the member owes (total less
+    # credit notes, 0 once cancelled, invalid or returned); ``held``: payments less
+    # refunds in force. ``due`` and ``credit`` follow from these two (``MoneyPosition``).
+    owed = models.DecimalField(_("owed"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    held = models.DecimalField(_("held"), max_digits=12, decimal_places=2, default=Decimal("0"))
 
     placed_at = models.DateTimeField(_("placed"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("last change"), auto_now=True)
@@ -154,6 +199,9 @@ class Order(FSMModelMixin, models.Model):
     invalidated_at = models.DateTimeField(_("marked invalid"), null=True, blank=True)
     allocated_at = models.DateTimeField(_("allocated"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
+    next_attempt_on = models.DateField(_("next delivery attempt"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid in full"), null=True, blank=True)
 
@@ -183,6 +231,14 @@ class Order(FSMModelMixin, models.Model):
             ("record_payment", _("Can record payments received")),
             ("record_refund", _("Can record refunds")),
             ("void_payment", _("Can void mistaken payment entries")),
+            ("record_delivery", _("Can record delivery attempts and deliveries of any order")),
+            (
+                "record_assigned_delivery",
+                _("Can record delivery attempts and deliveries of orders assigned to them"),
+            ),
+            ("record_return", _("Can record parcels returned to the shop")),
+            ("record_remittance", _("Can record cash handed over by couriers")),
+            ("apply_cod_settlement", _("Can apply carriers' cash-on-delivery settlement files")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -193,6 +249,8 @@ class Order(FSMModelMixin, models.Model):
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(condition=Q(version__gte=1), name="order_version_positive"),
+            models.CheckConstraint(condition=Q(owed__gte=0), name="order_owed_not_negative"),
+            models.CheckConstraint(condition=Q(held__gte=0), name="order_held_not_negative"),
         ]
         # The back-office list sorts newest first with the primary key as tie-break
         # (``ordering``); with ``id`` in the index a page deep in the list is found by an
@@ -226,12 +284,22 @@ class Order(FSMModelMixin, models.Model):
         return self.payment_method in PREPAID_METHODS
 
     @property
+    def ships_by_own_staff(self):
+        """Whether the shop's own delivery staff carry the parcel (they collect the cash)."""
+        return self.carrier == OWN_DELIVERY_STAFF
+
+    @property
+    def is_live(self):
+        """Not cancelled, invalid or returned: the member still owes for it."""
+        return self.status not in CLOSED_STATUSES
+
+    @property
     def awaiting_prepayment(self):
         """A prepaid order still going ahead whose money has not all arrived."""
         return (
             self.is_prepaid
-            and self.payment_status in (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID)
             and self.status in (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
+            and self.money_position().due > 0
         )
 
     @property
@@ -239,69 +307,74 @@ class Order(FSMModelMixin, models.Model):
         """The delivery address as the dict ``services.place_order`` takes."""
         return {field: getattr(self, field) for field in ADDRESS_FIELDS}
 
-    def money_summary(self):
-        """Return ``(paid, refunded, net)`` from the entries in force, as ``Decimal``."""
-        sums = {Payment.Kind.PAYMENT: Decimal("0.00"), Payment.Kind.REFUND: Decimal("0.00")}
-        for kind, amount in self.payments.filter(voided_at__isnull=True).values_list(
-            "kind", "amount"
-        ):
-            sums[kind] += amount
-        paid, refunded = sums[Payment.Kind.PAYMENT], sums[Payment.Kind.REFUND]
-        return paid, refunded, paid - refunded
+    def ledger_totals(self):
+        """Return ``LedgerTotals`` of the entries in force (payments, refunds, credit notes).
 
-    def money_position(self, paid=None, refunded=None):
-        """Where the order stands in money: a ``MoneyPosition`` of ``Decimal`` amounts.
-
-        ``paid`` and ``refunded`` (payments and refunds in force) are read from the ledger
-        unless given (lists annotate them: ``selectors.with_net_received``).
-
-        - ``due``: what is still to collect, ``total - paid``; a refund is money returned
-          for a reason (goods back, a discount), not an amount to collect again; nothing is
-          due on a cancelled or invalid order.
-        - ``credit``: money held beyond what the order needs, to pay back: ``net - total``,
-          or all of ``net`` on a cancelled or invalid order.
+        One query. The services derive ``owed`` and ``held`` from it after every change;
+        pages use ``money_position()``, which reads the two stored figures.
         """
-        if paid is None or refunded is None:
-            paid, refunded, _net = self.money_summary()
-        net = paid - refunded
         zero = Decimal("0.00")
-        if self.status in (Status.CANCELLED, Status.INVALID):
-            return MoneyPosition(paid, refunded, net, zero, max(net, zero))
-        return MoneyPosition(
-            paid, refunded, net, max(self.total - paid, zero), max(net - self.total, zero)
-        )
+        paid = refunded = credit_noted = zero
+        any_refund = False
+        for kind, amount, credit_note in self.payments.filter(voided_at__isnull=True).values_list(
+            "kind", "amount", "credit_note"
+        ):
+            if kind == Payment.Kind.PAYMENT:
+                paid += amount
+            else:
+                any_refund = True
+                refunded += amount
+                if credit_note:
+                    credit_noted += amount
+        return LedgerTotals(paid, refunded, credit_noted, any_refund)
 
-    @property
-    def cash_to_collect(self):
-        """Cash the courier collects on delivery (``Decimal``), ``None`` for prepaid orders."""
-        if self.is_prepaid:
-            return None
-        return self.money_position().due
+    def money_position(self):
+        """Where the order stands in money: a ``MoneyPosition`` (``Decimal`` amounts).
 
-    def payment_status_for(self, net, any_refund):
-        """The payment status that ``net`` money held implies (DESIGN: payment status rules).
-
-        ``net`` is payments minus refunds in force (``Decimal``); ``any_refund`` says whether
-        a refund is in force. net <= 0 -> ``unpaid`` (``refunded`` if a refund exists),
-        0 < net < total -> ``partially_paid``, net >= total -> ``paid``.
+        Reads the stored ``owed`` and ``held`` (no query); see ``MoneyPosition`` for the
+        rule. ``Order.position_from_ledger`` computes the same figures from the entries.
         """
-        if net <= 0:
+        return MoneyPosition(owed=self.owed, held=self.held)
+
+    def position_from_ledger(self, totals=None):
+        """The ``MoneyPosition`` the entries in force imply (DESIGN "Money: one rule").
+
+        - ``owed`` = total - credit-note refunds (never below 0); 0 when the order is
+          cancelled, invalid or returned;
+        - ``held`` = payments - refunds.
+        """
+        totals = totals or self.ledger_totals()
+        zero = Decimal("0.00")
+        owed = max(self.total - totals.credit_noted, zero) if self.is_live else zero
+        return MoneyPosition(owed=owed, held=totals.paid - totals.refunded)
+
+    def payment_status_for(self, position, any_refund):
+        """The payment status a ``MoneyPosition`` implies (DESIGN "Money: one rule").
+
+        held <= 0 -> ``refunded`` if a refund is in force, else ``unpaid``;
+        0 < held < owed -> ``partially_paid``; held >= owed -> ``paid``.
+        """
+        if position.held <= 0:
             return PaymentStatus.REFUNDED if any_refund else PaymentStatus.UNPAID
-        if net < self.total:
+        if position.held < position.owed:
             return PaymentStatus.PARTIALLY_PAID
         return PaymentStatus.PAID
 
     def money_held(self):
-        """Whether the shop holds money for this order (net received > 0)."""
-        return self.money_summary()[2] > 0
+        """Whether the shop holds money for this order (``held`` > 0)."""
+        return self.held > 0
 
     # --- conditions -------------------------------------------------------------------
 
     def no_money_held(self):
         return not self.money_held()
 
-    def paid_if_prepaid(self):
-        return not self.is_prepaid or self.payment_status == PaymentStatus.PAID
+    def nothing_due_if_prepaid(self):
+        """A prepaid order ships only when nothing is due (DESIGN ``ship_order``)."""
+        return not self.is_prepaid or self.money_position().due == 0
+
+    # Kept for callers written before the money rule had a name.
+    paid_if_prepaid = nothing_due_if_prepaid
 
     def accepts_payments(self):
         return self.status in PAYABLE_STATUSES
@@ -353,11 +426,30 @@ class Order(FSMModelMixin, models.Model):
         field=status,
         source=Status.ALLOCATED,
         target=Status.SHIPPED,
-        conditions=[paid_if_prepaid],
+        conditions=[nothing_due_if_prepaid],
         permission=can_ship,
     )
     def ship(self, **kwargs):
         """Record the shipment; a prepaid order must be paid, cash on delivery ships unpaid."""
+
+    @transition(field=status, source=Status.SHIPPED, target=Status.SHIPPED, permission=can_deliver)
+    def attempt_delivery(self, **kwargs):
+        """A delivery attempt failed (not home, refused ...); the parcel is still out."""
+
+    @transition(
+        field=status, source=Status.SHIPPED, target=Status.DELIVERED, permission=can_deliver
+    )
+    def deliver(self, **kwargs):
+        """The member received the parcel."""
+
+    @transition(
+        field=status,
+        source=[Status.SHIPPED, Status.DELIVERED],
+        target=Status.RETURNED,
+        permission="orders.record_return",
+    )
+    def return_to_shop(self, **kwargs):
+        """The parcel came back to the shop (refused, undeliverable, or sent back)."""
 
     # --- Order.payment_status transitions (independent of status) -------------------------
 
@@ -399,16 +491,68 @@ class Order(FSMModelMixin, models.Model):
         """A mistaken ledger entry was voided; the status returns to what the rest implies."""
         return new_status
 
+    @transition(field=payment_status, source="*", target=RETURN_VALUE(*PaymentStatus.values))
+    def follow_money(self, *, new_status, **kwargs):
+        """``owed`` changed (cancelled, returned, a total edited): the status follows it.
+
+        No permission of its own: it runs inside the action that changed ``owed``.
+        """
+        return new_status
+
+    # Methods that change data: templates must not call them.
+    for _method in (
+        edit, confirm, invalidate, cancel, allocate, ship, attempt_delivery, deliver,
+        return_to_shop, receive_payment, refund, void_entry, follow_money,
+    ):  # fmt: skip
+        _method.alters_data = True
+    del _method
+
 
 @dataclasses.dataclass(frozen=True)
-class MoneyPosition:
-    """``Order.money_position()``: paid, refunded, net held, still due, credit to pay back."""
+class LedgerTotals:
+    """Sums of an order's entries in force (``Decimal``): payments, refunds, credit notes."""
 
     paid: Decimal
     refunded: Decimal
-    net: Decimal
-    due: Decimal
-    credit: Decimal
+    credit_noted: Decimal
+    any_refund: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class MoneyPosition:
+    """An order's money position (DESIGN "Money: one rule"), written once here.
+
+    ``owed``: what the member owes; ``held`` (also ``net``): money received less money
+    paid back; ``due`` = max(owed - held, 0), what is still to collect (the courier's
+    "collect on delivery", the prepaid balance); ``credit`` = max(held - owed, 0), money
+    to pay back (the "refund due" queue). ``due_q`` and ``credit_q`` are the same two
+    rules for filtering orders in SQL.
+    """
+
+    owed: Decimal
+    held: Decimal
+
+    @property
+    def net(self):
+        return self.held
+
+    @property
+    def due(self):
+        return max(self.owed - self.held, Decimal("0.00"))
+
+    @property
+    def credit(self):
+        return max(self.held - self.owed, Decimal("0.00"))
+
+    @staticmethod
+    def due_q():
+        """Orders with something still to collect (``due`` > 0)."""
+        return Q(owed__gt=F("held"))
+
+    @staticmethod
+    def credit_q():
+        """Orders holding money beyond what is owed (``credit`` > 0)."""
+        return Q(held__gt=F("owed"))
 
 
 ADDRESS_FIELDS = ("recipient", "phone", "region", "city", "address_line", "postcode")
@@ -427,6 +571,10 @@ class OrderLine(models.Model):
     name = models.CharField(_("name"), max_length=300)
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField(_("quantity"))
+    # The units this line took from stock: 0 for a product whose stock was not tracked
+    # when it was reserved. A release gives back exactly this, whatever happened to the
+    # product's tracking meanwhile (DESIGN "Stock").
+    reserved_quantity = models.PositiveIntegerField(_("units reserved"), default=0)
     line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
 
     class Meta:
@@ -461,6 +609,9 @@ class OrderEvent(models.Model):
         ALLOCATED = "allocated", _("Allocated")
         REALLOCATED = "reallocated", _("Re-assigned")
         SHIPPED = "shipped", _("Shipped")
+        DELIVERY_ATTEMPTED = "delivery_attempted", _("Delivery attempted")
+        DELIVERED = "delivered", _("Delivered")
+        RETURNED = "returned", _("Returned to the shop")
         PAYMENT_RECORDED = "payment_recorded", _("Payment recorded")
         REFUND_RECORDED = "refund_recorded", _("Refund recorded")
         PAYMENT_VOIDED = "payment_voided", _("Ledger entry voided")
@@ -473,6 +624,9 @@ class OrderEvent(models.Model):
         Kind.INVALIDATED,
         Kind.CANCELLED,
         Kind.SHIPPED,
+        Kind.DELIVERY_ATTEMPTED,
+        Kind.DELIVERED,
+        Kind.RETURNED,
         Kind.PAYMENT_RECORDED,
         Kind.REFUND_RECORDED,
     )
@@ -533,6 +687,10 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     void_reason = models.TextField(_("reason for voiding"), blank=True)
+    # Refunds only: True when the refund lowers what the member owes (goods missing or
+    # damaged, a price concession), False when it gives back money still owed (paid
+    # twice, paid to the wrong account). DESIGN "Money: one rule".
+    credit_note = models.BooleanField(_("credit note"), default=False)
 
     class Meta:
         verbose_name = _("payment")
@@ -540,6 +698,9 @@ class Payment(models.Model):
         ordering = ["recorded_at", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(credit_note=False) | Q(kind="refund"), name="payment_credit_note_refund"
+            ),
             # One bank / receipt number counts once per order, whatever its case.
             models.UniqueConstraint(
                 F("order"),
@@ -559,3 +720,106 @@ class Payment(models.Model):
     @property
     def signed_amount(self):
         return -self.amount if self.kind == self.Kind.REFUND else self.amount
+
+
+def new_remittance_number():
+    """Return a fresh remittance number such as ``RM-7KQ2M9XD`` (random, as order numbers)."""
+    return "RM-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _i in range(8))
+
+
+class Remittance(models.Model):
+    """Cash a courier handed over to finance, counted (DESIGN "Cash on delivery").
+
+    ``expected`` is the sum of its collections, ``counted`` what finance counted and
+    ``difference = counted - expected`` (negative: a shortfall). A difference stays here,
+    visible in reports, and is never spread over the orders; ``note`` says why.
+    """
+
+    number = models.CharField(
+        _("remittance number"), max_length=20, unique=True, default=new_remittance_number
+    )
+    courier = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("courier"),
+        on_delete=models.PROTECT,
+        related_name="remittances",
+    )
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("received by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    expected = models.DecimalField(_("expected"), max_digits=12, decimal_places=2)
+    counted = models.DecimalField(_("counted"), max_digits=12, decimal_places=2)
+    difference = models.DecimalField(_("difference"), max_digits=12, decimal_places=2)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("remittance")
+        verbose_name_plural = _("remittances")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expected__gt=0), name="remittance_expected_positive"
+            ),
+            models.CheckConstraint(condition=Q(counted__gte=0), name="remittance_counted_not_neg"),
+            models.CheckConstraint(
+                condition=Q(difference=F("counted") - F("expected")),
+                name="remittance_difference_is_counted_less_expected",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class CodCollection(models.Model):
+    """Cash a courier took at the door for a cash-on-delivery order.
+
+    Created by ``services.record_delivery``; in the courier's hands (``remittance`` null)
+    until ``services.record_remittance`` hands it to finance, which records the order's
+    payment (``payment``).
+    """
+
+    order = models.OneToOneField(
+        Order, on_delete=models.PROTECT, related_name="cod_collection", verbose_name=_("order")
+    )
+    courier = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("courier"),
+        on_delete=models.PROTECT,
+        related_name="cod_collections",
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    collected_at = models.DateTimeField(_("collected"), auto_now_add=True)
+    remittance = models.ForeignKey(
+        Remittance,
+        verbose_name=_("remittance"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="collections",
+    )
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="cod_collection"
+    )
+
+    class Meta:
+        verbose_name = _("cash-on-delivery collection")
+        verbose_name_plural = _("cash-on-delivery collections")
+        ordering = ["collected_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="collection_amount_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["courier", "collected_at"],
+                condition=Q(remittance__isnull=True),
+                name="collection_in_hand_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order} {self.amount}"

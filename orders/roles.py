@@ -18,9 +18,19 @@ ROLE_PERMISSIONS = {
         "allocate_order",
         "ship_order",
         "log_call",
+        "record_delivery",
+        "record_return",
     ],
-    FINANCE: ["view_order", "view_payment", "record_payment", "record_refund", "void_payment"],
-    LOGISTICS: ["ship_assigned_order"],
+    FINANCE: [
+        "view_order",
+        "view_payment",
+        "record_payment",
+        "record_refund",
+        "void_payment",
+        "record_remittance",
+        "apply_cod_settlement",
+    ],
+    LOGISTICS: ["ship_assigned_order", "record_assigned_delivery"],
 }
 
 

@@ -12,10 +12,10 @@ from orders.models import (
     ORDER_ADMINS,
     PREPAID_METHODS,
     STAFF_GROUPS,
+    MoneyPosition,
     Order,
     OrderEvent,
     PaymentMethod,
-    PaymentStatus,
     Status,
 )
 
@@ -66,7 +66,7 @@ def orders_for_staff(user):
 
 
 def deliveries_for(user):
-    """Orders allocated or shipped by/for ``user`` as a logistics person, open ones first."""
+    """Orders allocated to or out for delivery with ``user`` (a logistics person)."""
     return (
         Order.objects.filter(assigned_to=user, status__in=[Status.ALLOCATED, Status.SHIPPED])
         .select_related("customer")
@@ -149,29 +149,42 @@ def queue_definitions():
             "q": Q(
                 status__in=[Status.CONFIRMED, Status.ALLOCATED],
                 payment_method__in=prepaid,
-                payment_status__in=[PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID],
-            ),
+            )
+            & MoneyPosition.due_q(),
             "roles": {FINANCE, ORDER_ADMINS},
             "query": "queue=awaiting_prepayment&sort=placed_at",
         },
         {
+            "key": "out_for_delivery",
+            "label": _("Out for delivery"),
+            "q": Q(status=Status.SHIPPED),
+            "roles": {ORDER_ADMINS, LOGISTICS},
+            "query": "status=shipped&sort=placed_at",
+        },
+        {
             "key": "awaiting_cod_collection",
             "label": _("Cash on delivery to collect"),
+            # Out or delivered, something due, and the cash not already in a courier's hands.
             "q": Q(
-                status=Status.SHIPPED,
+                status__in=[Status.SHIPPED, Status.DELIVERED],
                 payment_method=PaymentMethod.COD,
-                payment_status__in=[PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID],
-            ),
+            )
+            & MoneyPosition.due_q()
+            & ~Q(cod_collection__remittance__isnull=True, cod_collection__isnull=False),
             "roles": {FINANCE, ORDER_ADMINS},
             "query": "queue=awaiting_cod_collection&sort=placed_at",
         },
         {
+            "key": "cash_with_couriers",
+            "label": _("Cash with couriers, not handed over"),
+            "q": Q(cod_collection__isnull=False, cod_collection__remittance__isnull=True),
+            "roles": {FINANCE, ORDER_ADMINS},
+            "query": "queue=cash_with_couriers&sort=placed_at",
+        },
+        {
             "key": "refund_due",
-            "label": _("Cancelled or invalid orders holding money (refund due)"),
-            "q": Q(
-                status__in=[Status.CANCELLED, Status.INVALID],
-                payment_status__in=[PaymentStatus.PAID, PaymentStatus.PARTIALLY_PAID],
-            ),
+            "label": _("Refund due (money held beyond what is owed)"),
+            "q": MoneyPosition.credit_q(),
             "roles": {FINANCE, ORDER_ADMINS},
             "query": "queue=refund_due&sort=placed_at",
         },

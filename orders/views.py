@@ -545,9 +545,10 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
         allowed = services.allowed_actions(self.request.user, order)
         may_change = bool({"edit", "cancel"} & allowed)
         position = order.money_position()
-        # Gross money received, with refunds listed apart, so the figures add up:
-        # total - received = still to pay (a refund is not collected again).
-        received = position.paid
+        totals = order.ledger_totals()
+        # The figures add up (DESIGN "Money: one rule"): total - credit notes = owed;
+        # received - money paid back = held; still to pay = owed - held.
+        received = totals.paid
         cash_due = order.payment_method == PaymentMethod.COD and position.due > 0
         context.update(
             order=order,
@@ -562,7 +563,9 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
             if may_change or order.status not in (Status.CONFIRMED, Status.ALLOCATED)
             else _explain(LOCKED_EXPLANATIONS, order),
             received=received,
-            refunded=position.refunded,
+            refunded=totals.refunded - totals.credit_noted,
+            credit_noted=totals.credit_noted,
+            owed=position.owed,
             amount_due=position.due,
             awaiting_prepayment=order.awaiting_prepayment,
             payment_details=_payment_details(order.payment_method),

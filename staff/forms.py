@@ -166,6 +166,14 @@ class PaymentForm(OrderActionForm):
     note = forms.CharField(
         label=_("Note"), required=False, max_length=TEXT_MAX, widget=_textarea(rows=2)
     )
+    as_credit = forms.BooleanField(
+        label=_("Record as credit"),
+        required=False,
+        help_text=_(
+            "Tick only when the money received is more than is due: the excess is listed as "
+            "a refund due."
+        ),
+    )
 
     def __init__(self, *args, order, balance_due=None, **kwargs):
         kwargs.setdefault("initial", {})
@@ -180,9 +188,27 @@ class PaymentForm(OrderActionForm):
 
 
 class RefundForm(OrderActionForm):
-    """Money paid back: amount (at most what is held), reference, note."""
+    """Money paid back: amount (at most what is held), which kind of refund, reference, note.
+
+    The kind has no default on purpose (DESIGN "Money: one rule"): a credit note lowers
+    what the member owes, money back leaves it owed; a wrong guess changes what is due.
+    """
+
+    KIND_CHOICES = [
+        (
+            "credit_note",
+            _("The member owes less (credit note: goods missing, damaged, a discount)"),
+        ),
+        ("money_back", _("Money back, still owed (paid twice, paid to the wrong account)")),
+    ]
 
     amount = _amount_field()
+    kind = forms.ChoiceField(
+        label=_("Which kind of refund?"),
+        choices=KIND_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Say whether the member owes less or gets money back.")},
+    )
     reference = forms.CharField(
         label=_("Reference"),
         max_length=100,

@@ -92,7 +92,10 @@ class OrderFactory(factory.Factory):
 
     ``lines`` defaults to two units of a fresh product priced 50.00 (stock 10).
     Traits run the real services: ``confirmed``, ``invalid``, ``allocated``, ``shipped``,
-    ``paid`` (records a payment of the full total), ``cancelled``.
+    ``paid`` (records a payment of the full total), ``cancelled``; after shipping:
+    ``own_shipped`` (carried by the shop's own delivery staff, no waybill),
+    ``delivered`` (by own staff; cash on delivery collected in full by the courier),
+    ``returned`` (shipped, then back at the shop, all units restocked).
     """
 
     class Meta:
@@ -111,6 +114,9 @@ class OrderFactory(factory.Factory):
         shipped = factory.Trait(_steps=("confirm", "allocate", "ship"))
         paid = factory.Trait(_steps=("confirm", "pay"))
         cancelled = factory.Trait(_steps=("cancel",))
+        own_shipped = factory.Trait(_steps=("confirm", "allocate", "ship_own"))
+        delivered = factory.Trait(_steps=("confirm", "allocate", "ship_own", "deliver"))
+        returned = factory.Trait(_steps=("confirm", "allocate", "ship", "return"))
 
     _steps = ()
 
@@ -148,6 +154,18 @@ class OrderFactory(factory.Factory):
                 order = services.ship_order(
                     admin, order, carrier="Own fleet", tracking_number=f"WB-{order.number}"
                 )
+            elif step == "ship_own":
+                order = services.ship_order(admin, order, carrier=Order.OWN_DELIVERY_STAFF)
+            elif step == "deliver":
+                due = order.money_position().due
+                order = services.record_delivery(
+                    admin,
+                    order,
+                    collected_amount=due if services.collects_cash(order) and due else None,
+                    received_by="Recipient",
+                )
+            elif step == "return":
+                order = services.record_return(admin, order, reason="Refused at the door.")
         return Order.objects.get(pk=order.pk)
 
     _build = _create

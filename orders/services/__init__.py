@@ -16,7 +16,10 @@ One module per business step; this package re-exports every public name, so
 - ``confirmation``: ``log_call``, ``confirm_order``, ``invalidate_order``;
 - ``cancellation``: ``cancel_order``;
 - ``dispatch``: ``allocate_order``, ``ship_order``, ``logistics_staff``;
+- ``delivery``: ``record_delivery_attempt``, ``record_delivery``, ``record_return``;
 - ``payments``: ``record_payment``, ``record_refund``, ``void_payment``;
+- ``cash``: ``record_remittance``, ``cash_in_hand``;
+- ``settlement``: ``preview_settlement``, ``apply_settlement`` (carriers' COD files);
 - ``availability``: ``allowed_actions``, ``may_ever``;
 - private helpers: ``_inputs`` (cleaning), ``_bookkeeping`` (version, event, e-mail),
   ``_stock`` (reserve and release), ``_guards``.
@@ -25,6 +28,7 @@ One module per business step; this package re-exports every public name, so
 from orders.services._inputs import MAX_LINES, MAX_TEXT, PHONE_RE, clean_address
 from orders.services.availability import ACTION_CHECKS, allowed_actions, may_ever
 from orders.services.cancellation import cancel_order, check_cancel
+from orders.services.cash import cash_in_hand, check_record_remittance, record_remittance
 from orders.services.confirmation import (
     CallOutcome,
     check_confirm,
@@ -33,6 +37,15 @@ from orders.services.confirmation import (
     confirm_order,
     invalidate_order,
     log_call,
+)
+from orders.services.delivery import (
+    check_record_delivery,
+    check_record_delivery_attempt,
+    check_record_return,
+    collects_cash,
+    record_delivery,
+    record_delivery_attempt,
+    record_return,
 )
 from orders.services.dispatch import (
     allocate_order,
@@ -50,27 +63,44 @@ from orders.services.payments import (
     record_refund,
     void_payment,
 )
+from orders.services.settlement import (
+    SettlementMatch,
+    SettlementResult,
+    apply_settlement,
+    check_apply_settlement,
+    preview_settlement,
+)
 
 __all__ = [
     "ACTION_CHECKS",
+    "CallOutcome",
     "MAX_LINES",
     "MAX_TEXT",
     "PHONE_RE",
-    "CallOutcome",
+    "SettlementMatch",
+    "SettlementResult",
     "allocate_order",
     "allowed_actions",
+    "apply_settlement",
     "cancel_order",
+    "cash_in_hand",
     "check_allocate",
+    "check_apply_settlement",
     "check_cancel",
     "check_confirm",
     "check_edit",
     "check_invalidate",
     "check_log_call",
+    "check_record_delivery",
+    "check_record_delivery_attempt",
     "check_record_payment",
     "check_record_refund",
+    "check_record_remittance",
+    "check_record_return",
     "check_ship",
     "check_void",
     "clean_address",
+    "collects_cash",
     "confirm_order",
     "edit_order",
     "invalidate_order",
@@ -78,8 +108,13 @@ __all__ = [
     "logistics_staff",
     "may_ever",
     "place_order",
+    "preview_settlement",
+    "record_delivery",
+    "record_delivery_attempt",
     "record_payment",
     "record_refund",
+    "record_remittance",
+    "record_return",
     "ship_order",
     "void_payment",
 ]

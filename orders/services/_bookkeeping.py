@@ -5,6 +5,7 @@ that patches one (the race harness pauses inside ``record``) patches every calle
 """
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders import notifications
@@ -12,9 +13,7 @@ from orders.exceptions import (
     InvalidInput,
     StaleOrder,
 )
-from orders.models import (
-    OrderEvent,
-)
+from orders.models import OrderEvent, PaymentStatus
 
 
 def check_version(order, expected_version):
@@ -39,13 +38,17 @@ def check_version(order, expected_version):
 
 
 def record(order, actor, kind, *, before, note="", data=None, bump=True, fields=()):
-    """Save ``fields`` of ``order`` (bumping ``version``) and write its one event.
+    """Save ``fields`` of ``order`` and write its one event.
 
-    ``before`` is ``(status, payment_status)`` read before the change.
+    ``before`` is ``(status, payment_status)`` read before the change. ``bump``: the
+    change is one the member or an admin must review again (``version`` + 1); a logged
+    call or delivery attempt saves its ``fields`` without a bump.
     """
     if bump:
         order.version += 1
         order.save(update_fields=[*fields, "version", "updated_at"])
+    elif fields:
+        order.save(update_fields=[*fields, "updated_at"])
     return OrderEvent.objects.create(
         order=order,
         actor=actor,
@@ -67,3 +70,24 @@ def notify(order, kind):
 
 def state(order):
     return (order.status, order.payment_status)
+
+
+def settle_money(order, transition):
+    """Recompute ``owed``, ``held`` and the payment status from the ledger (DESIGN "Money:
+    one rule") through the django-fsm ``transition`` of ``order`` (a bound method taking
+    ``new_status``), after an entry or ``owed`` changed. Returns the changed field names
+    for ``record(..., fields=...)``; ``paid_at`` follows a move into or out of ``paid``.
+    """
+    totals = order.ledger_totals()
+    position = order.position_from_ledger(totals)
+    was_paid = order.payment_status == PaymentStatus.PAID
+    order.owed, order.held = position.owed, position.held
+    transition(new_status=order.payment_status_for(position, totals.any_refund))
+    fields = ["owed", "held", "payment_status"]
+    if order.payment_status == PaymentStatus.PAID and not was_paid:
+        order.paid_at = timezone.now()
+        fields.append("paid_at")
+    elif order.payment_status != PaymentStatus.PAID and order.paid_at:
+        order.paid_at = None
+        fields.append("paid_at")
+    return fields

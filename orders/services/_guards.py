@@ -37,5 +37,7 @@ def check_status_message(order):
         Status.INVALID: _("The order was marked invalid."),
         Status.ALLOCATED: _("The order is already allocated for delivery."),
         Status.SHIPPED: _("The order has already shipped."),
+        Status.DELIVERED: _("The order was delivered."),
+        Status.RETURNED: _("The order came back to the shop and is closed."),
         Status.CANCELLED: _("The order is cancelled."),
     }.get(order.status)

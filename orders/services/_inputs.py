@@ -144,7 +144,12 @@ def clean_language(value):
     return code
 
 
-def clean_amount(amount):
+def clean_amount(amount, *, allow_zero=False):
+    """Return ``amount`` as a ``Decimal`` of cents, > 0 (>= 0 with ``allow_zero``).
+
+    Accepts a ``Decimal``, an ``int`` or a string such as ``"128.50"``; refuses floats,
+    more than two decimal places and amounts over ``MALL_MAX_PAYMENT_AMOUNT``.
+    """
     if isinstance(amount, float | bool):
         raise InvalidInput(_("Amounts are exact decimals, not floating point."))
     try:
@@ -153,8 +158,12 @@ def clean_amount(amount):
         raise InvalidInput(_("Enter an amount such as 128.50.")) from None
     if not amount.is_finite() or amount.as_tuple().exponent > 0:
         raise InvalidInput(_("Enter an amount such as 128.50."))
-    if amount <= 0:
-        raise InvalidInput(_("The amount must be more than zero."))
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise InvalidInput(
+            _("The amount cannot be negative.")
+            if allow_zero
+            else _("The amount must be more than zero.")
+        )
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput(_("Amounts have at most two decimal places."))
     if amount > settings.MALL_MAX_PAYMENT_AMOUNT:

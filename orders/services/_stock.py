@@ -55,9 +55,31 @@ def reserve(products, deltas):
             product.save(update_fields=["stock", "updated_at"])
 
 
-def release_stock(order):
-    """Return every line's quantity to stock (invalid and cancelled orders)."""
-    quantities = dict(order.lines.values_list("product_id", "quantity"))
-    products = locks.lock_products(quantities)
-    reserve(products, {pid: -qty for pid, qty in quantities.items()})
-    return {products[pid].sku: qty for pid, qty in quantities.items()}
+def reservable(product, quantity):
+    """The units of ``quantity`` a line of ``product`` takes from stock: all, or 0 when the
+    product's stock is not tracked."""
+    return quantity if product.stock is not None else 0
+
+
+def release_stock(order, *, units=None):
+    """Give back what the order's lines reserved and record that they hold nothing now.
+
+    ``units``: ``{line_pk: n}`` to give back fewer than reserved (a return with damaged
+    units written off); ``None`` gives back every line's ``reserved_quantity``. A product
+    whose stock is no longer tracked takes nothing back. Either way every line's
+    ``reserved_quantity`` becomes 0, so a second release gives back nothing (stock is
+    returned exactly once). Returns ``{sku: units given back}``.
+    """
+    lines = [line for line in order.lines.all() if line.reserved_quantity]
+    products = locks.lock_products({line.product_id for line in lines})
+    given = {}
+    for line in lines:
+        n = line.reserved_quantity if units is None else units.get(line.pk, 0)
+        product = products[line.product_id]
+        if n and product.stock is not None:
+            product.stock += n
+            product.save(update_fields=["stock", "updated_at"])
+            given[line.sku] = n
+        line.reserved_quantity = 0
+        line.save(update_fields=["reserved_quantity"])
+    return given

@@ -9,6 +9,11 @@ from orders.exceptions import (
 )
 from orders.services.cancellation import check_cancel
 from orders.services.confirmation import check_confirm, check_invalidate, check_log_call
+from orders.services.delivery import (
+    check_record_delivery,
+    check_record_delivery_attempt,
+    check_record_return,
+)
 from orders.services.dispatch import check_allocate, check_ship
 from orders.services.ordering import check_edit
 from orders.services.payments import check_record_payment, check_record_refund, check_void
@@ -24,6 +29,9 @@ ACTION_CHECKS = {
     "payment": check_record_payment,
     "refund": check_record_refund,
     "void": check_void,
+    "attempt": check_record_delivery_attempt,
+    "deliver": check_record_delivery,
+    "return": check_record_return,
 }
 
 
@@ -54,5 +62,10 @@ def may_ever(actor, action):
         "payment": ["orders.record_payment"],
         "refund": ["orders.record_refund"],
         "void": ["orders.void_payment"],
+        "attempt": ["orders.record_delivery", "orders.record_assigned_delivery"],
+        "deliver": ["orders.record_delivery", "orders.record_assigned_delivery"],
+        "return": ["orders.record_return"],
+        "remit": ["orders.record_remittance"],
+        "settle": ["orders.apply_cod_settlement"],
     }[action]
     return actor.is_authenticated and any(actor.has_perm(p) for p in perms)

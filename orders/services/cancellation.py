@@ -61,9 +61,11 @@ def cancel_order(actor, order, *, reason=""):
         acting_as_owner = guards.is_owner(actor, order) and order.status == Status.SUBMITTED
         reason = inputs.clean_text(reason, _("A reason"), required=not acting_as_owner)
         before = bookkeeping.state(order)
-        released = {} if order.status == Status.INVALID else stock.release_stock(order)
+        # An invalid order gave its stock back already: its lines reserve 0 now.
+        released = stock.release_stock(order)
         order.cancel()
         order.cancelled_at = timezone.now()
+        money_fields = bookkeeping.settle_money(order, order.follow_money)
         bookkeeping.record(
             order,
             actor,
@@ -71,7 +73,7 @@ def cancel_order(actor, order, *, reason=""):
             before=before,
             note=reason,
             data={"stock_released": released, "by_member": acting_as_owner},
-            fields=["status", "cancelled_at"],
+            fields=["status", "cancelled_at", *money_fields],
         )
         bookkeeping.notify(order, "cancelled")
     return order

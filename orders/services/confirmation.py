@@ -101,6 +101,7 @@ def invalidate_order(actor, order, *, reason):
         released = stock.release_stock(order)
         order.invalidate()
         order.invalidated_at = timezone.now()
+        money_fields = bookkeeping.settle_money(order, order.follow_money)
         bookkeeping.record(
             order,
             actor,
@@ -108,7 +109,7 @@ def invalidate_order(actor, order, *, reason):
             before=before,
             note=reason,
             data={"stock_released": released},
-            fields=["status", "invalidated_at"],
+            fields=["status", "invalidated_at", *money_fields],
         )
         bookkeeping.notify(order, "invalidated")
     return order

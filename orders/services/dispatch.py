@@ -12,6 +12,8 @@ from orders.exceptions import (
 )
 from orders.models import (
     LOGISTICS,
+    OWN_DELIVERY_STAFF,
+    Order,
     OrderEvent,
     Status,
 )
@@ -54,7 +56,7 @@ def check_ship(actor, order):
         if order.status in (Status.SUBMITTED, Status.CONFIRMED)
         else guards.check_status_message(order),
     )
-    if not order.paid_if_prepaid():
+    if not order.nothing_due_if_prepaid():
         raise TransitionNotAllowed(
             _(
                 "This order is paid by %(method)s and is not paid yet (%(state)s): finance must "
@@ -105,21 +107,38 @@ def allocate_order(actor, order, *, assignee):
     return order
 
 
-def ship_order(actor, order, *, carrier, tracking_number):
-    """Record the shipment of an allocated order (completes the order).
+def ship_order(actor, order, *, carrier, tracking_number=""):
+    """Record the shipment of an allocated order.
 
-    ``carrier`` and ``tracking_number`` (the waybill number) are required. Allowed to
-    order admins, and to the logistics person the order is assigned to; a prepaid order
-    must be paid first. Raises ``NotPermitted``, ``TransitionNotAllowed`` (code
-    ``unpaid`` for an unpaid prepaid order), ``InvalidInput``. Returns the order.
+    ``carrier``: the carrier's name, or ``Order.OWN_DELIVERY_STAFF`` (``"own"``) for the
+    shop's own delivery staff; ``tracking_number``: the waybill number, required unless
+    the carrier is the shop's own staff, and not already on another order of the same
+    carrier (a settlement file finds orders by it). Allowed to order admins, and to the
+    logistics person the order is assigned to; a prepaid order must have nothing due.
+    Raises ``NotPermitted``, ``TransitionNotAllowed`` (code ``unpaid`` for a prepaid order
+    with money due), ``InvalidInput``. Returns the order.
     """
     with transaction.atomic():
         order = locks.lock_order(order)
         check_ship(actor, order)
         carrier = inputs.clean_text(carrier, _("The carrier"), required=True, max_length=100)
+        own = carrier == OWN_DELIVERY_STAFF
         tracking_number = inputs.clean_text(
-            tracking_number, _("The waybill number"), required=True, max_length=100
+            tracking_number, _("The waybill number"), required=not own, max_length=100
         )
+        if (
+            tracking_number
+            and Order.objects.filter(
+                carrier__iexact=carrier, tracking_number__iexact=tracking_number
+            )
+            .exclude(pk=order.pk)
+            .exists()
+        ):
+            raise InvalidInput(
+                _("Waybill %(number)s of this carrier is already on another order.")
+                % {"number": tracking_number},
+                code="duplicate_waybill",
+            )
         before = bookkeeping.state(order)
         order.ship()
         order.carrier, order.tracking_number = carrier, tracking_number

@@ -128,6 +128,7 @@ def place_order(
                 subtotal=subtotal,
                 shipping_fee=fee,
                 total=total,
+                owed=total,
                 checkout_token=checkout_token or None,
                 **cleaned_address,
             )
@@ -153,6 +154,7 @@ def place_order(
                     name=product.display_name,
                     unit_price=price,
                     quantity=qty,
+                    reserved_quantity=stock.reservable(product, qty),
                     line_total=quantize(price * qty),
                 )
                 for product, qty, price in priced
@@ -241,7 +243,19 @@ def edit_order(
                     raise InvalidInput(_("A product on the order no longer exists."))
                 # Only what the member adds must still be for sale; fewer units never are refused.
                 stock.refuse_unsellable([products[pid] for pid, d in deltas.items() if d > 0])
-                stock.reserve(products, deltas)
+                # Stock moves by what each line holds now against what it will hold: a
+                # line reserved while the product was untracked holds 0 and gives back 0.
+                reserved = {
+                    pid: stock.reservable(products[pid], wanted.get(pid, 0)) for pid in deltas
+                }
+                stock.reserve(
+                    products,
+                    {
+                        pid: reserved[pid]
+                        - (current[pid].reserved_quantity if pid in current else 0)
+                        for pid in deltas
+                    },
+                )
                 line_diff = []
                 now = timezone.now()
                 for pid in deltas:
@@ -257,6 +271,7 @@ def edit_order(
                             name=product.display_name,
                             unit_price=price,
                             quantity=new_qty,
+                            reserved_quantity=reserved[pid],
                             line_total=quantize(price * new_qty),
                         )
                         line_diff.append(
@@ -275,14 +290,16 @@ def edit_order(
                         line.delete()
                     else:
                         line.quantity = new_qty
+                        line.reserved_quantity = reserved[pid]
                         line.line_total = quantize(line.unit_price * new_qty)
-                        line.save(update_fields=["quantity", "line_total"])
+                        line.save(update_fields=["quantity", "reserved_quantity", "line_total"])
                 diff["lines"] = sorted(line_diff, key=lambda d: d["sku"])
                 subtotal, fee, total = totals_for(order.lines.values_list("line_total", flat=True))
                 if total != order.total:
                     diff["total"] = [str(order.total), str(total)]
                 order.subtotal, order.shipping_fee, order.total = subtotal, fee, total
                 fields += ["subtotal", "shipping_fee", "total"]
+                fields += bookkeeping.settle_money(order, order.follow_money)
 
         if not diff:
             return order

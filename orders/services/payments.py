@@ -1,6 +1,8 @@
 """The ledger: payments, refunds and voided entries.
 
-DESIGN: ``Order.payment_status`` transitions.
+DESIGN: ``Order.payment_status`` transitions and "Money: one rule". After every entry
+the order's ``owed``, ``held`` and payment status are recomputed from the ledger
+(``bookkeeping.settle_money``).
 """
 
 import datetime
@@ -14,35 +16,18 @@ from orders import locks
 from orders.exceptions import (
     DuplicateReference,
     InvalidInput,
+    PaymentBeyondDue,
     TransitionNotAllowed,
 )
-from orders.models import (
-    OrderEvent,
-    Payment,
-    PaymentStatus,
-)
+from orders.models import OrderEvent, Payment, PaymentStatus
 from orders.services import _bookkeeping as bookkeeping
 from orders.services import _guards as guards
 from orders.services import _inputs as inputs
 
 
-def apply_ledger(order, method, payment):
-    """Recompute the payment status from the entries in force via transition ``method``."""
-    _paid, refunded, net = order.money_summary()
-    new_status = order.payment_status_for(net, refunded > 0)
-    was_paid = order.payment_status == PaymentStatus.PAID
-    method(new_status=new_status, payment=payment)
-    fields = ["payment_status"]
-    if order.payment_status == PaymentStatus.PAID and not was_paid:
-        order.paid_at = timezone.now()
-        fields.append("paid_at")
-    elif order.payment_status != PaymentStatus.PAID and order.paid_at:
-        order.paid_at = None
-        fields.append("paid_at")
-    return fields, net
-
-
-def payment_data(payment, net):
+def payment_data(payment, order, **extra):
+    """The event data of a ledger entry: the entry and the money position after it."""
+    position = order.money_position()
     return {
         "payment_id": payment.pk,
         "kind": payment.kind,
@@ -50,7 +35,12 @@ def payment_data(payment, net):
         "method": payment.method,
         "reference": payment.reference,
         "received_on": payment.received_on.isoformat(),
-        "net_received": str(net),
+        "credit_note": payment.credit_note,
+        "net_received": str(position.held),
+        "owed": str(position.owed),
+        "due": str(position.due),
+        "credit": str(position.credit),
+        **extra,
     }
 
 
@@ -68,14 +58,26 @@ def create_entry(order, reference, **fields):
         raise DuplicateReference() from None
 
 
+def clean_received_on(order, received_on):
+    """Check ``received_on`` is a ``date``, not in the future, not before the order."""
+    if not isinstance(received_on, datetime.date) or isinstance(received_on, datetime.datetime):
+        raise InvalidInput(_("Enter the date the money was received."))
+    if received_on > timezone.localdate():
+        raise InvalidInput(_("The date received cannot be in the future."))
+    if received_on < timezone.localdate(order.placed_at):
+        raise InvalidInput(_("The date received cannot be before the order was placed."))
+    return received_on
+
+
 def check_record_payment(actor, order):
-    """Raise unless ``actor`` (finance) may record a payment now (confirmed or later)."""
+    """Raise unless ``actor`` (finance) may record a payment now (confirmed or later, or
+    cancelled / invalid / returned whatever its history: a late transfer still arrives)."""
     guards.require_perm(actor, order.receive_payment)
     if not order.accepts_payments():
         raise TransitionNotAllowed(
             _(
-                "Payments are recorded once the order is confirmed, and not on cancelled or "
-                "invalid orders."
+                "Payments are recorded once the order is confirmed: it is still awaiting its "
+                "confirmation call."
             )
         )
     guards.require_state(order.receive_payment)
@@ -84,9 +86,11 @@ def check_record_payment(actor, order):
 def check_record_refund(actor, order):
     """Raise unless ``actor`` (finance) may record a refund now (money is held)."""
     guards.require_perm(actor, order.refund)
-    guards.require_state(
-        order.refund, _("No money is held for this order, so there is nothing to refund.")
-    )
+    if order.held <= 0:
+        raise TransitionNotAllowed(
+            _("No money is held for this order, so there is nothing to refund.")
+        )
+    guards.require_state(order.refund)
 
 
 def check_void(actor, order):
@@ -96,14 +100,53 @@ def check_void(actor, order):
         raise TransitionNotAllowed(_("There are no ledger entries to void."))
 
 
-def record_payment(actor, order, *, amount, method, reference, received_on, note=""):
-    """Record money received for a confirmed, allocated or shipped order (finance).
+def enter_payment(actor, order, *, amount, method, reference, received_on, note="", data=None):
+    """Write a payment entry on a locked ``order``, settle its money and its one event.
+
+    The shared tail of ``record_payment``, ``record_remittance`` and the COD settlement:
+    the caller has locked the order, checked the permission and cleaned the input.
+    Returns the ``Payment``.
+    """
+    before = bookkeeping.state(order)
+    payment = create_entry(
+        order,
+        reference,
+        kind=Payment.Kind.PAYMENT,
+        amount=amount,
+        method=method,
+        received_on=received_on,
+        note=note,
+        recorded_by=actor,
+    )
+    fields = bookkeeping.settle_money(
+        order, lambda new_status: order.receive_payment(new_status=new_status, payment=payment)
+    )
+    bookkeeping.record(
+        order,
+        actor,
+        OrderEvent.Kind.PAYMENT_RECORDED,
+        before=before,
+        note=note,
+        data=payment_data(payment, order, **(data or {})),
+        fields=fields,
+    )
+    if order.payment_status == PaymentStatus.PAID and before[1] != PaymentStatus.PAID:
+        bookkeeping.notify(order, "paid")
+    return payment
+
+
+def record_payment(
+    actor, order, *, amount, method, reference, received_on, note="", as_credit=False
+):
+    """Record money received for an order (finance).
 
     ``amount``: ``Decimal`` > 0 (at most two places); ``method``: ``cod`` (cash the
     courier collected), ``bank_transfer`` or ``postal_remittance``; ``reference``: the
     courier receipt, bank or remittance number, unique among the order's entries in force;
-    ``received_on``: a ``date``, not in the future. The payment status is recomputed
-    (partially paid, paid; more than the total shows as credit due). Raises
+    ``received_on``: a ``date``, not in the future nor before the order. Recordable from
+    confirmation on, and on cancelled, invalid or returned orders (it becomes credit).
+    On a live order an amount beyond ``due`` is refused (``PaymentBeyondDue``) unless
+    ``as_credit`` is true: the excess then shows in the "refund due" queue. Raises
     ``NotPermitted``, ``TransitionNotAllowed``, ``DuplicateReference``, ``InvalidInput``.
     Returns the ``Payment``.
     """
@@ -114,45 +157,40 @@ def record_payment(actor, order, *, amount, method, reference, received_on, note
         method = inputs.clean_payment_method(method)
         reference = inputs.clean_text(reference, _("The reference"), required=True, max_length=100)
         note = inputs.clean_text(note, _("The note"))
-        if not isinstance(received_on, datetime.date) or isinstance(received_on, datetime.datetime):
-            raise InvalidInput(_("Enter the date the money was received."))
-        if received_on > timezone.localdate():
-            raise InvalidInput(_("The date received cannot be in the future."))
-        if received_on < timezone.localdate(order.placed_at):
-            raise InvalidInput(_("The date received cannot be before the order was placed."))
-        before = bookkeeping.state(order)
-        payment = create_entry(
+        received_on = clean_received_on(order, received_on)
+        due = order.money_position().due
+        if order.is_live and amount > due and not as_credit:
+            raise PaymentBeyondDue(
+                _(
+                    "%(amount)s is more than the %(due)s due on this order. Tick 'record as "
+                    "credit' to record it anyway: the excess will be listed as a refund due."
+                )
+                % {"amount": money(amount), "due": money(due)},
+                details={"due": due},
+            )
+        return enter_payment(
+            actor,
             order,
-            reference,
-            kind=Payment.Kind.PAYMENT,
             amount=amount,
             method=method,
+            reference=reference,
             received_on=received_on,
             note=note,
-            recorded_by=actor,
+            data={"as_credit": bool(as_credit and order.is_live and amount > due)},
         )
-        fields, net = apply_ledger(order, order.receive_payment, payment)
-        bookkeeping.record(
-            order,
-            actor,
-            OrderEvent.Kind.PAYMENT_RECORDED,
-            before=before,
-            note=note,
-            data=payment_data(payment, net),
-            fields=fields,
-        )
-        if order.payment_status == PaymentStatus.PAID and before[1] != PaymentStatus.PAID:
-            bookkeeping.notify(order, "paid")
-    return payment
 
 
-def record_refund(actor, order, *, amount, reference, note=""):
-    """Record money paid back to the member (finance); at most the net amount held.
+def record_refund(actor, order, *, amount, reference, note="", credit_note=False):
+    """Record money paid back to the member (finance); at most the money held.
 
     ``amount``: ``Decimal`` > 0; ``reference``: the refund's transfer or receipt number,
-    unique among the order's entries in force. The refund goes back by the order's
-    payment method, dated today. Raises ``NotPermitted``, ``TransitionNotAllowed`` (nothing
-    held), ``DuplicateReference``, ``InvalidInput``. Returns the ``Payment`` (kind refund).
+    unique among the order's entries in force. ``credit_note``: ``True`` when the refund
+    lowers what the member owes (goods missing or damaged, a price concession); ``False``
+    when it gives back money that is still owed (paid twice, to the wrong account): the
+    amount then becomes due again (DESIGN "Money: one rule"). The refund goes back by the
+    order's payment method, dated today. Raises ``NotPermitted``,
+    ``TransitionNotAllowed`` (nothing held), ``DuplicateReference``, ``InvalidInput``.
+    Returns the ``Payment`` (kind refund).
     """
     with transaction.atomic():
         order = locks.lock_order(order)
@@ -160,12 +198,22 @@ def record_refund(actor, order, *, amount, reference, note=""):
         amount = inputs.clean_amount(amount)
         reference = inputs.clean_text(reference, _("The reference"), required=True, max_length=100)
         note = inputs.clean_text(note, _("The note"))
-        _paid, _refunded, net = order.money_summary()
-        if amount > net:
+        if credit_note not in (True, False):
+            raise InvalidInput(
+                _("Say whether the member owes less or gets money back that is still owed."),
+                code="credit_note",
+            )
+        if amount > order.held:
             raise InvalidInput(
                 _("A refund cannot exceed the money held for the order (%(net)s).")
-                % {"net": money(net)},
+                % {"net": money(order.held)},
                 code="refund_too_large",
+            )
+        if credit_note and order.is_live and amount > order.owed:
+            raise InvalidInput(
+                _("A credit note cannot lower what is owed below nothing (%(owed)s is owed).")
+                % {"owed": money(order.owed)},
+                code="credit_note_too_large",
             )
         before = bookkeeping.state(order)
         payment = create_entry(
@@ -177,15 +225,18 @@ def record_refund(actor, order, *, amount, reference, note=""):
             received_on=timezone.localdate(),
             note=note,
             recorded_by=actor,
+            credit_note=credit_note,
         )
-        fields, net = apply_ledger(order, order.refund, payment)
+        fields = bookkeeping.settle_money(
+            order, lambda new_status: order.refund(new_status=new_status, payment=payment)
+        )
         bookkeeping.record(
             order,
             actor,
             OrderEvent.Kind.REFUND_RECORDED,
             before=before,
             note=note,
-            data=payment_data(payment, net),
+            data=payment_data(payment, order),
             fields=fields,
         )
     return payment
@@ -195,9 +246,9 @@ def void_payment(actor, payment, *, reason):
     """Void a mistaken ledger entry (finance); it stays on the ledger, struck through.
 
     ``reason`` is required. Refused if the entry is already voided, or if voiding a
-    payment would leave more refunded than received (void the refund first). The payment
-    status is recomputed. Raises ``NotPermitted``, ``TransitionNotAllowed``,
-    ``InvalidInput``. Returns the voided ``Payment``.
+    payment would leave more refunded than received (void the refund first). The money
+    position and payment status are recomputed. Raises ``NotPermitted``,
+    ``TransitionNotAllowed``, ``InvalidInput``. Returns the voided ``Payment``.
     """
     with transaction.atomic():
         order = locks.lock_order(payment.order)
@@ -209,8 +260,7 @@ def void_payment(actor, payment, *, reason):
         if payment.voided_at is not None:
             raise TransitionNotAllowed(_("This entry is already voided."), code="already_voided")
         reason = inputs.clean_text(reason, _("A reason"), required=True)
-        _paid, _refunded, net = order.money_summary()
-        if payment.kind == Payment.Kind.PAYMENT and net - payment.amount < 0:
+        if payment.kind == Payment.Kind.PAYMENT and order.held - payment.amount < 0:
             raise TransitionNotAllowed(
                 _(
                     "Voiding this payment would leave more refunded than received: "
@@ -223,14 +273,16 @@ def void_payment(actor, payment, *, reason):
         payment.voided_by = actor
         payment.void_reason = reason
         payment.save(update_fields=["voided_at", "voided_by", "void_reason"])
-        fields, net = apply_ledger(order, order.void_entry, payment)
+        fields = bookkeeping.settle_money(
+            order, lambda new_status: order.void_entry(new_status=new_status, payment=payment)
+        )
         bookkeeping.record(
             order,
             actor,
             OrderEvent.Kind.PAYMENT_VOIDED,
             before=before,
             note=reason,
-            data=payment_data(payment, net),
+            data=payment_data(payment, order),
             fields=fields,
         )
     return payment

@@ -11,17 +11,14 @@ from staff.views._base import StaffRequiredMixin
 
 
 def _with_delivery_facts(queryset):
-    return selectors.with_net_received(queryset).prefetch_related("lines")
+    return queryset.prefetch_related("lines")
 
 
 def _amount_to_collect(order):
-    """Cash the courier collects on delivery (``Order.money_position().due``); ``None`` if prepaid.
-
-    ``order`` carries the ledger totals of ``selectors.with_net_received``.
-    """
+    """Cash the courier collects on delivery (``money_position().due``); ``None`` if prepaid."""
     if order.is_prepaid:
         return None
-    return order.money_position(order.paid_received, order.refunded_amount).due
+    return order.money_position().due
 
 
 class DeliveryListView(StaffRequiredMixin, TemplateView):

@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from orders import selectors
 from orders.models import PaymentMethod, PaymentStatus, Status
 from staff.filters import OrderFilter
 from staff.templatetags.staff_tags import person
@@ -51,7 +50,7 @@ class OrderExportView(StaffRequiredMixin, View):
             # "every order" is not what was asked for. The list shows which filter is wrong.
             messages.error(request, _("The export was not made: fix the filters first."))
             return redirect(reverse("staff:order-list") + _query_string(request.GET))
-        orders = selectors.with_net_received(filterset.qs)
+        orders = filterset.qs
         header = [
             _("Order number"),
             _("Placed"),
@@ -115,10 +114,8 @@ class OrderExportView(StaffRequiredMixin, View):
                         _plain(order.subtotal),
                         _plain(order.shipping_fee),
                         _plain(order.total),
-                        _plain(order.net_received),
-                        _plain(
-                            order.money_position(order.paid_received, order.refunded_amount).due
-                        ),
+                        _plain(order.money_position().held),
+                        _plain(order.money_position().due),
                         _cell(person(order.assigned_to)),
                         _cell(order.carrier),
                         _cell(order.tracking_number),

@@ -40,6 +40,7 @@ def detail_context(request, order, bound=None):
     bound = bound or {}
     allowed = services.allowed_actions(user, order)
     position = order.money_position()
+    totals = order.ledger_totals()
     net = position.net
     payments = list(order.payments.select_related("recorded_by", "voided_by"))
 
@@ -64,8 +65,10 @@ def detail_context(request, order, bound=None):
         "lines": list(order.lines.all()),
         "payments": payments,
         "money": {
-            "paid": position.paid,
-            "refunded": position.refunded,
+            "paid": totals.paid,
+            "refunded": totals.refunded,
+            "credit_noted": totals.credit_noted,
+            "owed": position.owed,
             "net": position.net,
             "balance_due": position.due,
             "credit_due": position.credit,

@@ -22,6 +22,7 @@ class OrderPrintView(StaffRequiredMixin, View):
     def get(self, request, number):
         order = order_for_staff(request, number)
         position = order.money_position()
+        totals = order.ledger_totals()
         stop = self.STOP_BANNERS.get(order.status)
         return render(
             request,
@@ -30,7 +31,7 @@ class OrderPrintView(StaffRequiredMixin, View):
                 "order": order,
                 "lines": list(order.lines.all()),
                 "net_received": position.net,
-                "paid_received": position.paid,
+                "paid_received": totals.paid,
                 "to_collect": None if order.is_prepaid else position.due,
                 # Nothing is collected for an order that must not be delivered.
                 "show_collect": stop is None,

@@ -116,7 +116,9 @@ def test_seeded_book_satisfies_the_rules():
         entries = payments[o.pk]
         net = sum((p.signed_amount for p in entries), Decimal("0.00"))
         any_refund = any(p.kind == Payment.Kind.REFUND for p in entries)
-        assert o.payment_status == o.payment_status_for(net, any_refund), o.number
+        assert o.held == net, o.number
+        assert o.money_position() == o.position_from_ledger(), o.number
+        assert o.payment_status == o.payment_status_for(o.money_position(), any_refund), o.number
         assert all(p.amount > 0 and p.voided_at is None for p in entries)
         assert len({p.reference for p in entries}) == len(entries)
         assert (o.paid_at is not None) == (o.payment_status == PaymentStatus.PAID)

@@ -301,11 +301,9 @@ RELEASED = (Status.INVALID, Status.CANCELLED)
 
 
 def reserved_stock():
-    """Units held by orders that still hold their stock, per product id."""
+    """Units held by order lines (``reserved_quantity``), per product id."""
     held = {}
-    lines = OrderLine.objects.exclude(order__status__in=RELEASED).values_list(
-        "product_id", "quantity"
-    )
+    lines = OrderLine.objects.values_list("product_id", "reserved_quantity")
     for product_id, quantity in lines:
         held[product_id] = held.get(product_id, 0) + quantity
     return held
@@ -345,6 +343,10 @@ def assert_invariants(ledger):
             Decimal("0.00"),
         )
         any_refund = any(p.kind == Payment.Kind.REFUND for p in in_force)
-        assert order.payment_status == order.payment_status_for(net, any_refund)
+        assert order.held == net, "the stored money position drifted from the ledger"
+        assert order.money_position() == order.position_from_ledger()
+        assert order.payment_status == order.payment_status_for(order.money_position(), any_refund)
+        if order.status in RELEASED:
+            assert all(line.reserved_quantity == 0 for line in lines)
         if order.payment_status != PaymentStatus.UNPAID:
-            assert order.status not in (Status.SUBMITTED, Status.INVALID)
+            assert order.status != Status.SUBMITTED

@@ -231,7 +231,7 @@ STAFF_CASES = {
         "refund",
         "finance",
         _paid,
-        lambda w, o: {"amount": str(o.total), "reference": "RF-1"},
+        lambda w, o: {"amount": str(o.total), "reference": "RF-1", "kind": "money_back"},
         lambda o: o.payments.filter(kind=Payment.Kind.REFUND).count() == 1,
     ),
     "void": _staff_case(

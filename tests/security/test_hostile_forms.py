@@ -295,7 +295,7 @@ ACTIONS = {
     "refund": (
         "finance",
         "paid",
-        lambda s, o: {"amount": "10.00", "reference": "RF-1", "note": ""},
+        lambda s, o: {"amount": "10.00", "reference": "RF-1", "note": "", "kind": "money_back"},
         lambda s, o: [str(o.total), str(o.total + Decimal("0.01")), "PAID-1"],
     ),
     "void": (
@@ -500,13 +500,16 @@ def test_services_refuse_a_quantity_over_the_bound(world, plenty):
     assert snapshot() == before
 
 
-def _payment(order, amount, reference):
-    return {
+def _payment(order, amount, reference, as_credit=False):
+    body = {
         "amount": amount,
         "method": "cod",
         "reference": reference,
         "received_on": timezone.localdate().isoformat(),
     }
+    if as_credit:
+        body["as_credit"] = "on"
+    return body
 
 
 def test_payment_amount_just_over_the_bound_is_refused(world):
@@ -523,7 +526,7 @@ def test_payment_amount_just_over_the_bound_is_refused(world):
 
     fresh_messages(client)
 
-    response = client.post(path, _payment(order, str(MAX_AMOUNT), "BIG-1"))
+    response = client.post(path, _payment(order, str(MAX_AMOUNT), "BIG-1", as_credit=True))
     assert response.status_code == 302
     assert order.payments.get().amount == MAX_AMOUNT
     assert reload(order).payment_status == "paid"  # an over-payment: credit due
@@ -531,7 +534,8 @@ def test_payment_amount_just_over_the_bound_is_refused(world):
     fresh_messages(client)
 
     refund = client.post(
-        f"/staff/orders/{order.number}/refund/", {"amount": over, "reference": "RF-BIG"}
+        f"/staff/orders/{order.number}/refund/",
+        {"amount": over, "reference": "RF-BIG", "kind": "money_back"},
     )
     assert refund.status_code == 200
     assert_refusal_shown(refund)

@@ -49,7 +49,7 @@ def allocate(order, admin, courier):
     return services.allocate_order(admin, order, assignee=courier)
 
 
-def pay(order, finance, amount=None, reference=None):
+def pay(order, finance, amount=None, reference=None, as_credit=False):
     return services.record_payment(
         finance,
         order,
@@ -57,6 +57,7 @@ def pay(order, finance, amount=None, reference=None):
         method=order.payment_method,
         reference=reference or f"PAY-{order.number}",
         received_on=timezone.localdate(),
+        as_credit=as_credit,
     )
 
 

@@ -35,7 +35,9 @@ def test_dashboard_for_an_order_admin(login, member, admin_user, logistics_user)
         "awaiting_allocation",
         "awaiting_shipment",
         "awaiting_prepayment",
+        "out_for_delivery",
         "awaiting_cod_collection",
+        "cash_with_couriers",
         "refund_due",
     }
     assert by_key["refund_due"]["count"] == 0
@@ -68,10 +70,11 @@ def test_dashboard_for_finance_and_logistics(
     assert set(queues(login(finance_user).get(DASHBOARD))) == {
         "awaiting_prepayment",
         "awaiting_cod_collection",
+        "cash_with_couriers",
         "refund_due",
     }
     response = login(logistics_user).get(DASHBOARD)
-    assert set(queues(response)) == {"awaiting_shipment"}
+    assert set(queues(response)) == {"awaiting_shipment", "out_for_delivery"}
     assert queues(response)["awaiting_shipment"]["count"] == 1  # only their own
     assert response.context["open_deliveries"] == 1
     assert f'href="{DELIVERIES}"' in response.content.decode()

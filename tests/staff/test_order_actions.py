@@ -264,20 +264,47 @@ def test_finance_records_payments_refunds_and_voids_through_the_pages(
     )
     assert reload(order).payment_status == PaymentStatus.PAID
 
-    # The same reference again is refused and nothing changes.
+    # More than is due is refused unless recorded as credit, and nothing changes.
     before = snapshot(order)
     response = post(
-        "payment", {"amount": "5.00", "method": "cod", "reference": "BANK-2", "received_on": today}
+        "payment", {"amount": "5.00", "method": "cod", "reference": "EXTRA", "received_on": today}
+    )
+    assert messages_of(response) == [
+        "5.00 CNY is more than the 0.00 CNY due on this order. Tick 'record as credit' to "
+        "record it anyway: the excess will be listed as a refund due."
+    ]
+    assert snapshot(order) == before
+
+    # The same reference again is refused and nothing changes.
+    response = post(
+        "payment",
+        {
+            "amount": "5.00",
+            "method": "cod",
+            "reference": "BANK-2",
+            "received_on": today,
+            "as_credit": "on",
+        },
     )
     assert messages_of(response) == [
         "Reference BANK-2 is already recorded for this order: it would be counted twice."
     ]
     assert snapshot(order) == before
 
+    # A refund must say which kind it is: no default.
     response = post("refund", {"amount": "20.00", "reference": "RF-1", "note": "Broken mug"})
-    assert reload(order).payment_status == PaymentStatus.PARTIALLY_PAID
+    assert response.status_code == 200
+    assert response.context["forms"]["refund"].errors["kind"]
+    assert snapshot(order) == before
+
+    response = post(
+        "refund",
+        {"amount": "20.00", "reference": "RF-1", "note": "Broken mug", "kind": "credit_note"},
+    )
+    # A credit note lowers what is owed: the order stays paid, nothing to collect again.
+    assert reload(order).payment_status == PaymentStatus.PAID
     assert response.context["money"]["net"] == Decimal("90.00")
-    # A refund is money given back for a reason, not an amount to collect again.
+    assert response.context["money"]["owed"] == Decimal("90.00")
     assert response.context["money"]["balance_due"] == Decimal("0.00")
 
     refund = Payment.objects.get(order=order, reference="RF-1")
@@ -302,7 +329,7 @@ def test_finance_records_payments_refunds_and_voids_through_the_pages(
 
 def test_overpayment_shows_credit_due(login, member, admin_user, finance_user):
     order = confirm(place(member), admin_user)
-    pay(order, finance_user, amount=Decimal("120.00"))
+    pay(order, finance_user, amount=Decimal("120.00"), as_credit=True)
     response = login(finance_user).get(url("detail", order))
     assert response.context["money"]["credit_due"] == Decimal("10.00")
     assert "Credit due to the member" in response.content.decode()
@@ -360,7 +387,8 @@ def test_payment_on_a_submitted_order_is_refused_with_the_reason(login, member, 
         follow=True,
     )
     assert messages_of(response) == [
-        "Payments are recorded once the order is confirmed, and not on cancelled or invalid orders."
+        "Payments are recorded once the order is confirmed: it is still awaiting its "
+        "confirmation call."
     ]
     assert snapshot(order) == before
 

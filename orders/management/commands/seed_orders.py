@@ -45,6 +45,7 @@ from django.utils.dateparse import parse_datetime
 
 from mall.models import Category, Product
 from orders.models import (
+    CLOSED_STATUSES,
     FINANCE,
     LOGISTICS,
     ORDER_ADMINS,
@@ -542,6 +543,7 @@ class OrderBook:
                     "voided_at": None,
                     "voided_by_id": None,
                     "void_reason": "",
+                    "credit_note": False,
                 }
                 payments.append(payment)
                 event(
@@ -560,7 +562,17 @@ class OrderBook:
                     },
                 )
                 payment["_event"] = events[-1]
-        order.update(status=status, payment_status=pay_status, version=version, updated_at=last)
+        # The stored money position (DESIGN "Money: one rule"); every seeded refund is
+        # money back, so ``owed`` is the total until the order is closed.
+        owed = Decimal("0.00") if status in CLOSED_STATUSES else total
+        order.update(
+            status=status,
+            payment_status=pay_status,
+            version=version,
+            updated_at=last,
+            owed=owed,
+            held=net,
+        )
         return events, payments
 
 

@@ -28,6 +28,7 @@ class OrderPaymentView(OrderActionView):
             reference=data["reference"],
             received_on=data["received_on"],
             note=data["note"],
+            as_credit=data["as_credit"],
         )
         return _(
             "Payment of %(amount)s recorded for order %(number)s. Payment status: %(status)s."
@@ -52,6 +53,7 @@ class OrderRefundView(OrderActionView):
             amount=data["amount"],
             reference=data["reference"],
             note=data["note"],
+            credit_note=data["kind"] == "credit_note",
         )
         return _(
             "Refund of %(amount)s recorded for order %(number)s. Payment status: %(status)s."
