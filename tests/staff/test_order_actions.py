@@ -270,7 +270,7 @@ def test_finance_records_payments_refunds_and_voids_through_the_pages(
         "payment", {"amount": "5.00", "method": "cod", "reference": "EXTRA", "received_on": today}
     )
     assert messages_of(response) == [
-        "5.00 CNY is more than the 0.00 CNY due on this order. Tick 'record as credit' to "
+        "¥5.00 is more than the ¥0.00 due on this order. Tick 'record as credit' to "
         "record it anyway: the excess will be listed as a refund due."
     ]
     assert snapshot(order) == before
