@@ -139,7 +139,8 @@ DEMO_ADDRESS = {
 def seed_demo_orders(users, products):
     """Place demo orders for ``member1`` and walk them through the services into every
     state: submitted, confirmed (prepaid, unpaid), invalid, allocated, shipped (cash on
-    delivery and paid by transfer), cancelled, and partially paid. Returns the orders."""
+    delivery and paid by transfer), cancelled, partially paid, delivered by the shop's
+    courier (cash in their hands) and returned. Returns the orders."""
     member, admin = users["member1"], users["admin1"]
     finance, courier = users["finance1"], users["courier1"]
     today = timezone.localdate()
@@ -197,4 +198,14 @@ def seed_demo_orders(users, products):
         services.ship_order(courier, prepaid, carrier="EMS", tracking_number="EMS9876543210")
     )
     orders.append(services.cancel_order(member, place("cod", "zh-hans", (2, 1)), reason="买错了"))
+    # Delivered by the shop's own courier, who took the cash (now in their hands).
+    own = services.allocate_order(admin, confirm(place("cod", "zh-hans", (3, 1))), assignee=courier)
+    own = services.ship_order(courier, own, carrier=Order.OWN_DELIVERY_STAFF, tracking_number="")
+    orders.append(
+        services.record_delivery(courier, own, collected_amount=own.total, received_by="王小明")
+    )
+    # Refused at the door and back at the shop, every unit restocked.
+    back = services.allocate_order(admin, confirm(place("cod", "en", (4, 1))), assignee=courier)
+    back = services.ship_order(admin, back, carrier="SF Express", tracking_number="SF5550001111")
+    orders.append(services.record_return(admin, back, reason="拒收"))
     return [Order.objects.get(pk=o.pk) for o in orders]
