@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order, OrderEvent, OrderLine, Payment
+from orders.models import CodCollection, Order, OrderEvent, OrderLine, Payment, Remittance
 
 
 class ReadOnlyMixin:
@@ -71,6 +71,7 @@ class PaymentInline(ReadOnlyMixin, admin.TabularInline):
         "method",
         "reference",
         "received_on",
+        "credit_note",
         "recorded_by",
         "recorded_at",
         "voided_at",
@@ -197,6 +198,7 @@ class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "method",
         "reference",
         "received_on",
+        "credit_note",
         "note",
         "recorded_by",
         "recorded_at",
@@ -204,4 +206,55 @@ class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "voided_by",
         "void_reason",
     )
+    fields = readonly_fields
+
+
+class CodCollectionInline(ReadOnlyMixin, admin.TabularInline):
+    model = CodCollection
+    fields = ("order", "amount", "collected_at", "payment")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Remittance)
+class RemittanceAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Couriers' cash handed over to finance; recorded through ``services.record_remittance``."""
+
+    list_display = (
+        "number",
+        "courier",
+        "received_by",
+        "received_at",
+        "expected",
+        "counted",
+        "difference",
+    )
+    list_filter = ("courier",)
+    search_fields = ("number", "courier__username", "note")
+    list_select_related = ("courier", "received_by")
+    date_hierarchy = "received_at"
+    readonly_fields = (
+        "number",
+        "courier",
+        "received_by",
+        "received_at",
+        "expected",
+        "counted",
+        "difference",
+        "note",
+    )
+    fields = readonly_fields
+    inlines = (CodCollectionInline,)
+
+
+@admin.register(CodCollection)
+class CodCollectionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Cash taken at the door; in the courier's hands until its remittance."""
+
+    list_display = ("collected_at", "order", "courier", "amount", "remittance")
+    list_filter = ("courier",)
+    search_fields = ("order__number", "remittance__number")
+    list_select_related = ("order", "courier", "remittance")
+    readonly_fields = ("order", "courier", "amount", "collected_at", "remittance", "payment")
     fields = readonly_fields

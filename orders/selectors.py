@@ -222,38 +222,3 @@ def queue_filter(key):
 def status_counts(queryset):
     """Return ``{status: count}`` for ``queryset`` in one query."""
     return dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
-
-
-def with_net_received(queryset):
-    """Annotate each order of ``queryset`` with its ledger totals (``Decimal``, 0.00 if none).
-
-    ``paid_received`` (payments in force), ``refunded_amount`` (refunds in force) and
-    ``net_received`` (their difference): the same rule as ``Order.money_summary``, computed
-    in SQL as correlated subqueries so a list of orders costs no query per row. Pass the
-    first two to ``Order.money_position``.
-    """
-    from decimal import Decimal
-
-    from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
-    from django.db.models.functions import Coalesce
-
-    from orders.models import Payment
-
-    money = DecimalField(max_digits=14, decimal_places=2)
-
-    def total_of(kind):
-        entries = (
-            Payment.objects.filter(order=OuterRef("pk"), voided_at__isnull=True, kind=kind)
-            .order_by()
-            .values("order")
-            .annotate(total=Sum("amount"))
-            .values("total")[:1]
-        )
-        return Coalesce(
-            Subquery(entries, output_field=money), Value(Decimal("0.00")), output_field=money
-        )
-
-    return queryset.annotate(
-        paid_received=total_of(Payment.Kind.PAYMENT),
-        refunded_amount=total_of(Payment.Kind.REFUND),
-    ).annotate(net_received=F("paid_received") - F("refunded_amount"))

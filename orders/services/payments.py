@@ -44,13 +44,20 @@ def payment_data(payment, order, **extra):
     }
 
 
-def create_entry(order, reference, **fields):
-    # "RC-1" and "rc-1" are one bank or receipt number: compared without case.
+def check_reference_free(order, reference):
+    """Raise ``DuplicateReference`` if ``reference`` is in force on ``order`` already.
+
+    "RC-1" and "rc-1" are one bank or receipt number: compared without case.
+    """
     if order.payments.filter(reference__iexact=reference, voided_at__isnull=True).exists():
         raise DuplicateReference(
             _("Reference %(ref)s is already recorded for this order: it would be counted twice.")
             % {"ref": reference}
         )
+
+
+def create_entry(order, reference, **fields):
+    check_reference_free(order, reference)
     try:
         with transaction.atomic():
             return Payment.objects.create(order=order, reference=reference, **fields)
@@ -158,6 +165,8 @@ def record_payment(
         reference = inputs.clean_text(reference, _("The reference"), required=True, max_length=100)
         note = inputs.clean_text(note, _("The note"))
         received_on = clean_received_on(order, received_on)
+        # The same transfer twice is the likelier mistake: say so before "beyond due".
+        check_reference_free(order, reference)
         due = order.money_position().due
         if order.is_live and amount > due and not as_credit:
             raise PaymentBeyondDue(

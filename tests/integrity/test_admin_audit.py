@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
-from orders.models import Order, OrderEvent, OrderLine, Payment
+from orders.models import CodCollection, Order, OrderEvent, OrderLine, Payment, Remittance
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,12 +23,14 @@ def paid_order():
     return OrderFactory(paid=True)  # events: placed, confirmed, payment_recorded
 
 
-@pytest.mark.parametrize("model", [OrderEvent, Payment, Order])
+@pytest.mark.parametrize("model", [OrderEvent, Payment, Order, Remittance, CodCollection])
 def test_model_admin_grants_no_add_change_or_delete(model, superuser, paid_order):
     model_admin = admin.site._registry[model]
     request = RequestFactory().get("/admin/")
     request.user = superuser
-    row = model.objects.filter(**({"order": paid_order} if model is not Order else {})).first()
+    row = model.objects.filter(
+        **({"order": paid_order} if model in (OrderEvent, Payment) else {})
+    ).first()
 
     assert model_admin.has_add_permission(request) is False
     assert model_admin.has_change_permission(request, row) is False

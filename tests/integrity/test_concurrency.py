@@ -21,8 +21,23 @@ from orders.exceptions import (
     StaleOrder,
     TransitionNotAllowed,
 )
-from orders.models import Order, OrderEvent, OrderLine, Payment, PaymentStatus, Status
-from tests.factories import ADDRESS, ProductFactory, UserFactory, finance_clerk, order_admin
+from orders.models import (
+    CodCollection,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    PaymentStatus,
+    Status,
+)
+from tests.factories import (
+    ADDRESS,
+    ProductFactory,
+    UserFactory,
+    finance_clerk,
+    logistics_person,
+    order_admin,
+)
 from tests.integrity.racing import error_names, run_together, start, wait_for_lock_waiters
 
 pytestmark = [
@@ -351,7 +366,7 @@ def test_same_transfer_recorded_by_two_clerks_counts_once():
             ("ICBC-2024-0001", Decimal("110.00"), None)
         ]
         assert order.payment_status == PaymentStatus.PAID
-        assert order.money_summary() == (Decimal("110.00"), Decimal("0.00"), Decimal("110.00"))
+        assert (order.ledger_totals().paid, order.held) == (Decimal("110.00"), Decimal("110.00"))
         assert events(order, OrderEvent.Kind.PAYMENT_RECORDED) == 1
         assert order.version == 3  # placed 1, confirmed 2, paid 3
 
@@ -472,3 +487,36 @@ def test_mixed_load_keeps_the_stock_ledger_balanced():
         )
         assert stock_of(product) + held == 30, product.sku
     assert Payment.objects.count() == 0
+
+
+def test_delivery_and_return_of_one_order_at_once_keep_stock_and_cash_balanced():
+    """Issue 10: the courier records the delivery while an admin records the parcel back.
+
+    Either the delivery lands first (then the return follows it: delivered → returned) or
+    the return does (then the delivery is refused). Stock comes back exactly once, and
+    cash is in the courier's hands only if the delivery happened.
+    """
+    member = UserFactory(username="member")
+    admin = order_admin(username="admin")
+    courier = logistics_person(username="courier")
+    product = ProductFactory(sku="RACE-RET", stock=10)
+
+    for _round in range(4):
+        order = place(member, [(product, 2)])
+        order = services.confirm_order(admin, order, expected_version=1, call_note="ok")
+        order = services.allocate_order(admin, order, assignee=courier)
+        order = services.ship_order(admin, order, carrier=Order.OWN_DELIVERY_STAFF)
+        outcomes = run_together(
+            lambda o=order: services.record_delivery(courier, o, collected_amount=o.total),
+            lambda o=order: services.record_return(admin, o, reason="Refused at the door"),
+        )
+        assert set(error_names(outcomes)) <= {"TransitionNotAllowed"}
+        order = fresh(order)
+        assert order.status == Status.RETURNED
+        delivered = outcomes[0].ok
+        assert events(order, OrderEvent.Kind.DELIVERED) == (1 if delivered else 0)
+        assert events(order, OrderEvent.Kind.RETURNED) == 1
+        assert CodCollection.objects.filter(order=order).exists() == delivered
+        assert order.money_position() == order.position_from_ledger()
+        assert (order.owed, order.held) == (Decimal("0.00"), Decimal("0.00"))
+        assert stock_of(product) == 10

@@ -19,8 +19,17 @@ from django.utils import timezone
 
 from mall.models import Product
 from orders import services
-from orders.models import Order, OrderEvent, OrderLine, Payment, PaymentStatus, Status
-from tests.factories import ADDRESS, OrderFactory, ProductFactory
+from orders.models import (
+    CodCollection,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    PaymentStatus,
+    Remittance,
+    Status,
+)
+from tests.factories import ADDRESS, OrderFactory, ProductFactory, finance_clerk, order_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -280,3 +289,79 @@ def test_failed_mail_does_not_block_the_next_steps(
     )
     assert Order.objects.get(pk=refund_free.pk).status == Status.CANCELLED
     assert Product.objects.get(pk=mug.pk).stock == 8
+
+
+# --- the last mile: delivery, attempts, returns, remittances (issue 10) -------------------
+
+
+def _own_shipped(mug):
+    return OrderFactory(own_shipped=True, lines=[(mug, 2)])
+
+
+def test_record_delivery_fault_leaves_no_cash_in_hand(mug, monkeypatch):
+    order = _own_shipped(mug)
+    before = state_of(order, mug)
+    seen = break_event_write(monkeypatch)
+    with pytest.raises(DatabaseError):
+        services.record_delivery(order.assigned_to, order, collected_amount=Decimal("110.00"))
+    assert seen["status"] == Status.DELIVERED
+    assert state_of(order, mug) == before
+    assert not CodCollection.objects.exists()
+
+
+def test_record_return_fault_keeps_the_stock_out(mug, monkeypatch):
+    order = _own_shipped(mug)
+    before = state_of(order, mug)
+    assert before["stock"] == {"MUG": 8}
+    seen = break_event_write(monkeypatch)
+    with pytest.raises(DatabaseError):
+        services.record_return(order_admin(), order, reason="Refused")
+    assert seen["stock"]["MUG"] == 10 and seen["status"] == Status.RETURNED
+    assert state_of(order, mug) == before
+    assert OrderLine.objects.get(order=order).reserved_quantity == 2
+
+
+def test_record_delivery_attempt_fault_writes_nothing(mug, monkeypatch):
+    order = _own_shipped(mug)
+    before = state_of(order, mug)
+    break_event_write(monkeypatch)
+    with pytest.raises(DatabaseError):
+        services.record_delivery_attempt(order.assigned_to, order, outcome="not_home")
+    assert state_of(order, mug) == before
+
+
+def test_record_remittance_fault_leaves_the_cash_with_the_courier(mug, monkeypatch):
+    order = _own_shipped(mug)
+    services.record_delivery(order.assigned_to, order, collected_amount=Decimal("110.00"))
+    before = state_of(order, mug)
+    break_event_write(monkeypatch)
+    with pytest.raises(DatabaseError):
+        services.record_remittance(
+            finance_clerk(),
+            courier=order.assigned_to,
+            collections=list(CodCollection.objects.all()),
+            counted_amount=Decimal("110.00"),
+        )
+    assert state_of(order, mug) == before
+    assert not Remittance.objects.exists()
+    assert CodCollection.objects.get().remittance is None
+
+
+def test_each_last_mile_action_writes_exactly_one_event(mug):
+    order = _own_shipped(mug)
+    courier, admin = order.assigned_to, order_admin()
+    counts = [order.events.count()]
+    services.record_delivery_attempt(courier, order, outcome="not_home")
+    counts.append(order.events.count())
+    services.record_delivery(courier, order, collected_amount=Decimal("110.00"))
+    counts.append(order.events.count())
+    services.record_remittance(
+        finance_clerk(),
+        courier=courier,
+        collections=list(CodCollection.objects.all()),
+        counted_amount=Decimal("110.00"),
+    )
+    counts.append(order.events.count())
+    services.record_return(admin, order, reason="Sent back")
+    counts.append(order.events.count())
+    assert [b - a for a, b in zip(counts, counts[1:], strict=False)] == [1, 1, 1, 1]
