@@ -42,9 +42,12 @@ class ProductAdminForm(forms.ModelForm):
             "sale_ends",
             "stock",
             "in_stock",
+            "stock_from_parent",
             "is_variable",
             "parent",
             "attributes",
+            "attribute_choices",
+            "wc_id",
             "short_description",
             "description",
             "categories",
@@ -188,10 +191,14 @@ class ProductAdmin(TranslationAdmin):
                     "stock",
                     "stock_seen",
                     "in_stock",
+                    "stock_from_parent",
                 )
             },
         ),
-        (_("Variations"), {"fields": ("is_variable", "parent", "attributes")}),
+        (
+            _("Variations"),
+            {"fields": ("is_variable", "parent", "attributes", "attribute_choices", "wc_id")},
+        ),
         (
             _("Description"),
             {"fields": ("short_description", "description", "categories", "image_urls")},

@@ -67,24 +67,23 @@ def offer_for(product, at=None):
         )
     price = product.current_price(at)
     on_sale = product.sale_active(at) and product.price is not None and price < product.price
-    out_of_stock = not product.in_stock or product.stock == 0
+    stock = product.available_stock  # the parent's, for a variation sold from it
+    out_of_stock = not product.in_stock or stock == 0
     return Offer(
         price=price,
         regular=product.price if on_sale else None,
         on_sale=on_sale,
         available=product.is_purchasable and not out_of_stock,
         out_of_stock=out_of_stock,
-        stock_left=product.stock
-        if product.stock is not None and 0 < product.stock <= LOW_STOCK
-        else None,
+        stock_left=stock if stock is not None and 0 < stock <= LOW_STOCK else None,
     )
 
 
 def max_quantity(product):
     """The most units of ``product`` one cart line may ask for now (at least 1)."""
     limit = settings.MALL_MAX_LINE_QUANTITY
-    if product.stock is not None:
-        limit = min(limit, product.stock)
+    if product.available_stock is not None:
+        limit = min(limit, product.available_stock)
     return max(limit, 1)
 
 

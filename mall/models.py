@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -53,6 +54,14 @@ class Category(models.Model):
 
 
 class ProductQuerySet(models.QuerySet):
+    def with_sku(self, sku):
+        """Products whose SKU is ``sku`` in any letter case (uses the Lower(sku) index).
+
+        The exact spelling matches too: SQLite's ``lower()`` changes ASCII letters only.
+        """
+        sku = str(sku)
+        return self.alias(sku_key=Lower("sku")).filter(Q(sku_key=sku.lower()) | Q(sku=sku))
+
     def listed(self):
         """Products shown in listings: visible, and not variations (those show on the parent)."""
         return self.filter(is_visible=True, parent__isnull=True)
@@ -67,7 +76,16 @@ class Product(models.Model):
     through ``parent`` and carry their ``attributes`` (e.g. ``{"Color": "Blue"}``).
     """
 
-    sku = models.CharField(_("SKU"), max_length=100, unique=True)
+    # Unique whatever the letter case (a Meta constraint on Lower(sku)): "t-dup" and "T-DUP"
+    # are one product, as in WooCommerce. Look products up with ``.with_sku(sku)``.
+    sku = models.CharField(_("SKU"), max_length=100)
+    wc_id = models.PositiveBigIntegerField(
+        _("WooCommerce ID"),
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("The product's ID in the WooCommerce shop it was imported from."),
+    )
     name = models.CharField(_("name"), max_length=255)
     slug = models.SlugField(_("slug"), max_length=255, unique=True, allow_unicode=True)
     short_description = models.TextField(_("short description"), blank=True)
@@ -93,6 +111,14 @@ class Product(models.Model):
     stock = models.PositiveIntegerField(
         _("stock"), null=True, blank=True, help_text=_("Leave empty when stock is not tracked.")
     )
+    stock_from_parent = models.BooleanField(
+        _("uses the parent's stock"),
+        default=False,
+        help_text=_(
+            "A variation whose units are counted on its parent product (WooCommerce "
+            "'Stock = parent'): orders reserve the parent's stock."
+        ),
+    )
     in_stock = models.BooleanField(
         _("in stock"), default=True, help_text=_("Untick to stop sales of this product.")
     )
@@ -114,6 +140,16 @@ class Product(models.Model):
         related_name="variations",
     )
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    attribute_choices = models.JSONField(
+        _("attributes the customer chooses"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "{name: [allowed values]}. On a variation: the attributes it leaves open "
+            "(WooCommerce 'any value'), chosen by the customer when buying. On a variable "
+            "product: every value each attribute takes."
+        ),
+    )
     image_urls = models.JSONField(_("image URLs"), default=list, blank=True)
     position = models.IntegerField(_("position"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -126,6 +162,11 @@ class Product(models.Model):
         verbose_name_plural = _("products")
         ordering = ["position", "name", "pk"]
         constraints = [
+            models.UniqueConstraint(
+                Lower("sku"),
+                name="product_sku_unique_any_case",
+                violation_error_message=_("A product with this SKU (in any letter case) exists."),
+            ),
             models.CheckConstraint(
                 condition=Q(stock__isnull=True) | Q(stock__gte=0), name="product_stock_not_negative"
             ),
@@ -188,9 +229,59 @@ class Product(models.Model):
             return False
         return self.is_visible and (not self.parent_id or self.parent.is_visible)
 
+    def clean_choices(self, choices):
+        """Check the customer's ``choices`` (``{attribute: value}``) for this product.
+
+        A variation with ``attribute_choices`` (WooCommerce "any value") needs one allowed
+        value for each open attribute; other products take none. Returns the cleaned dict
+        (only the open attributes, in their order). Raises ``ValueError`` with a message
+        for the customer when a value is missing or not allowed.
+        """
+        choices = choices or {}
+        cleaned = {}
+        for name, allowed in (self.attribute_choices or {}).items():
+            value = str(choices.get(name, "")).strip()
+            if not value:
+                raise ValueError(
+                    _("Choose the %(attribute)s of %(name)s.")
+                    % {"attribute": name, "name": self.display_name}
+                )
+            if value not in allowed:
+                raise ValueError(
+                    _("%(value)s is not a %(attribute)s of %(name)s.")
+                    % {"value": value, "attribute": name, "name": self.display_name}
+                )
+            cleaned[name] = value
+        return cleaned
+
+    def name_with_choices(self, choices):
+        """The display name with the customer's choices, e.g. ``Tee – Red (Size: Large)``."""
+        if not choices:
+            return self.display_name
+        chosen = ", ".join(f"{name}: {value}" for name, value in choices.items())
+        return f"{self.display_name} ({chosen})"
+
+    @property
+    def stock_holder(self):
+        """The product whose ``stock`` counts this product's units.
+
+        Itself, or for a variation with ``stock_from_parent`` (WooCommerce "Stock =
+        parent") its parent: orders reserve and release the parent's units, under the
+        parent's row lock (``orders.locks.lock_products`` locks it with the variation).
+        """
+        if self.stock_from_parent and self.parent_id:
+            return self.parent
+        return self
+
+    @property
+    def available_stock(self):
+        """Units that can be sold now (``None``: not tracked, unlimited)."""
+        return self.stock_holder.stock
+
     def available(self, quantity):
         """Whether ``quantity`` units can be reserved now (``None`` stock is unlimited)."""
-        return self.stock is None or self.stock >= quantity
+        stock = self.available_stock
+        return stock is None or stock >= quantity
 
 
 class Profile(models.Model):

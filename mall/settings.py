@@ -178,6 +178,8 @@ MALL_CURRENCY_LOCALE = os.environ.get("MALL_CURRENCY_LOCALE", "zh_Hans_CN")
 MALL_SHIPPING_FEE = Decimal(os.environ.get("MALL_SHIPPING_FEE", "10.00"))
 MALL_FREE_SHIPPING_FROM = Decimal(os.environ.get("MALL_FREE_SHIPPING_FROM", "199.00"))
 MALL_MAX_LINE_QUANTITY = int(os.environ.get("MALL_MAX_LINE_QUANTITY", "99"))
+# Rows one product file may hold (manage.py import_products refuses a larger file whole).
+MALL_IMPORT_MAX_ROWS = int(os.environ.get("MALL_IMPORT_MAX_ROWS", "200000"))
 MALL_MAX_PAYMENT_AMOUNT = Decimal(os.environ.get("MALL_MAX_PAYMENT_AMOUNT", "1000000.00"))
 # Where prepaid orders are paid. The shop's own values come from the environment as
 # written; the demo defaults are translated, so a Chinese page or e-mail shows them in

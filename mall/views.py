@@ -22,6 +22,7 @@ from modeltranslation.utils import build_localized_fieldname
 
 from mall.accounts import set_language_cookie
 from mall.catalogue import CategoryTree, decorate, listed_products, max_quantity, offer_for
+from mall.formatting import normalize_typed
 from mall.forms import RegisterForm
 from mall.http import safe_next
 from mall.models import Profile
@@ -92,6 +93,21 @@ class ProductView(TemplateView):
             variation.max_quantity = max_quantity(variation)
             variations.append(variation)
         chosen = next((v for v in variations if v.offer.available), None)
+        # Attributes some variations leave to the customer (WooCommerce "any value"): one
+        # select each, required when every variation leaves it open.
+        open_choices = {}
+        for variation in variations:
+            for name, values in (variation.attribute_choices or {}).items():
+                known = open_choices.setdefault(name, [])
+                known += [value for value in values if value not in known]
+        choice_fields = [
+            {
+                "name": name,
+                "values": values,
+                "required": all(name in (v.attribute_choices or {}) for v in variations),
+            }
+            for name, values in open_choices.items()
+        ]
 
         tree = CategoryTree.load()
         categories = [tree.by_pk[c.pk] for c in product.categories.all() if c.pk in tree.by_pk]
@@ -108,6 +124,7 @@ class ProductView(TemplateView):
             product=product,
             variations=variations,
             chosen=chosen,
+            choice_fields=choice_fields,
             categories=categories,
             breadcrumbs=tree.ancestors(category) if category else [],
             related=related,
@@ -118,7 +135,8 @@ class ProductView(TemplateView):
 
 def clean_query(raw):
     """``raw`` search text made plain: control and format characters (NUL, zero-width
-    spaces…) dropped, whitespace runs made one space, cut to ``SEARCH_MAX_LENGTH``.
+    spaces…) dropped, full-width characters normalised (NFKC), whitespace runs made one
+    space, cut to ``SEARCH_MAX_LENGTH``.
 
     Returns ``""`` when nothing searchable is left (the page then shows its prompt).
     """
@@ -127,7 +145,7 @@ def clean_query(raw):
         for char in raw[: SEARCH_MAX_LENGTH * 10]
         if char.isspace() or not unicodedata.category(char).startswith("C")
     )
-    return " ".join(kept.split())[:SEARCH_MAX_LENGTH]
+    return normalize_typed(kept)[:SEARCH_MAX_LENGTH]  # full-width SKUs become ASCII
 
 
 class SearchView(TemplateView):

@@ -2,12 +2,17 @@
 
 The session holds ``request.session["cart"] = {str(product_id): quantity}`` (quantities are
 positive ints); ``mall.context_processors.shop`` counts ``sum(cart.values())`` for the header,
-so that shape must not change. Prices are never stored: lines are priced from the catalogue
+so that shape must not change. What the member chose for a variation's open ("any value")
+attributes is kept beside it, ``request.session["cart_choices"] = {str(product_id):
+{attribute: value}}``: one choice per product in a cart (a second, different choice of the
+same product is refused with a message; the member changes the line instead).
+
+Prices are never stored: lines are priced from the catalogue
 each time they are shown, and ``services.place_order`` prices them again under its lock.
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,6 +22,7 @@ from mall.models import Product
 from orders.pricing import quantize, totals_for
 
 SESSION_KEY = "cart"
+CHOICES_KEY = "cart_choices"
 
 
 class CartError(Exception):
@@ -46,7 +52,7 @@ def unavailable_reason(product):
         or product.current_price() is None
     ):
         return _("Sorry, %(name)s is not available.") % {"name": product.display_name}
-    if product.stock is not None and product.stock <= 0:
+    if product.available_stock is not None and product.available_stock <= 0:
         return _("Sorry, %(name)s is out of stock.") % {"name": product.display_name}
     return None
 
@@ -62,9 +68,10 @@ def quantity_problem(product, quantity):
         return _("Enter a quantity of at least 1.")
     if quantity > limit:
         return _("You can order at most %(max)d of one item.") % {"max": limit}
-    if product.stock is not None and quantity > product.stock:
+    stock = product.available_stock  # a variation sold from its parent's stock: the parent's
+    if stock is not None and quantity > stock:
         return _("Sorry, only %(n)d of %(name)s left in stock.") % {
-            "n": product.stock,
+            "n": stock,
             "name": product.display_name,
         }
     return None
@@ -83,6 +90,12 @@ class CartLine:
     quantity: int
     unit_price: Decimal | None
     problem: str | None = None
+    choices: dict = field(default_factory=dict)
+
+    @property
+    def name(self):
+        """The product's name with the member's choices (``Tee – Red (Size: Large)``)."""
+        return self.product.name_with_choices(self.choices)
 
     @property
     def line_total(self):
@@ -94,8 +107,8 @@ class CartLine:
     def max_quantity(self):
         """The largest quantity the quantity input should offer."""
         limit = settings.MALL_MAX_LINE_QUANTITY
-        if self.product.stock is not None:
-            limit = min(limit, max(self.product.stock, 1))
+        if self.product.available_stock is not None:
+            limit = min(limit, max(self.product.available_stock, 1))
         return limit
 
 
@@ -126,6 +139,9 @@ class Cart:
         return clean
 
     def _save(self, data):
+        choices = self.choices()
+        if any(key not in data for key in choices):
+            self.session[CHOICES_KEY] = {k: v for k, v in choices.items() if k in data}
         self.session[SESSION_KEY] = data
         self.session.modified = True
         self._lines = None
@@ -139,15 +155,36 @@ class Cart:
 
     # --- changes -------------------------------------------------------------------------
 
-    def add(self, product, quantity=1):
+    def choices(self):
+        """``{str(product_id): {attribute: value}}``: the member's "any value" choices."""
+        raw = self.session.get(CHOICES_KEY)
+        return raw if isinstance(raw, dict) else {}
+
+    def add(self, product, quantity=1, choices=None):
         """Add ``quantity`` (int >= 1) units of ``product`` to what is already in the cart.
 
-        Returns the line's new quantity. Raises ``CartError`` for a product that cannot be
-        bought or a resulting quantity beyond the stock or ``MALL_MAX_LINE_QUANTITY``.
+        ``choices`` (``{attribute: value}``) is required for a variation that leaves
+        attributes open (``Product.attribute_choices``) and must match what the cart
+        already holds for that product. Returns the line's new quantity. Raises
+        ``CartError`` for a product that cannot be bought, a missing or other choice, or a
+        resulting quantity beyond the stock or ``MALL_MAX_LINE_QUANTITY``.
         """
         reason = unavailable_reason(product)
         if reason:
             raise CartError(reason)
+        try:
+            chosen = product.clean_choices(choices)
+        except ValueError as error:
+            raise CartError(str(error)) from None
+        held = self.choices().get(str(product.pk))
+        if self.quantity_of(product) and chosen and held and held != chosen:
+            raise CartError(
+                _(
+                    "%(name)s is already in your cart as %(held)s: remove it or change it "
+                    "there first."
+                )
+                % {"name": product.display_name, "held": product.name_with_choices(held)}
+            )
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise CartError(_("Enter a quantity of at least 1."))
         data = self.data
@@ -156,6 +193,8 @@ class Cart:
         if problem:
             raise CartError(problem)
         data[str(product.pk)] = new_quantity
+        if chosen:
+            self.session[CHOICES_KEY] = {**self.choices(), str(product.pk): chosen}
         self._save(data)
         return new_quantity
 
@@ -257,6 +296,7 @@ class Cart:
             return self._lines
         data = self.data
         products = self.products()
+        choices = self.choices()
         lines, vanished = [], []
         for key, quantity in data.items():
             product = products.get(int(key))
@@ -264,9 +304,18 @@ class Cart:
                 vanished.append(key)
                 continue
             problem = unavailable_reason(product)
-            if not problem and product.stock is not None and quantity > product.stock:
+            stock = product.available_stock
+            if not problem and stock is not None and quantity > stock:
                 problem = quantity_problem(product, quantity)
-            lines.append(CartLine(product, quantity, product.current_price(), problem))
+            chosen = choices.get(key) if isinstance(choices.get(key), dict) else {}
+            if not problem and product.attribute_choices:
+                try:
+                    product.clean_choices(chosen)
+                except ValueError as error:  # the shop changed the values on offer
+                    problem = str(error)
+            lines.append(
+                CartLine(product, quantity, product.current_price(), problem, choices=chosen)
+            )
         for key in vanished:
             data.pop(key)
         if data != self.session.get(SESSION_KEY):
@@ -293,9 +342,19 @@ class Cart:
         The checkout page carries it, so a cart changed in another tab since the page was
         shown is noticed even when the total happens to stay the same.
         """
-        content = ",".join(f"{key}:{qty}" for key, qty in sorted(self.data.items()))
+        choices = self.choices()
+        content = ",".join(
+            f"{key}:{qty}:{sorted(choices.get(key, {}).items())}"
+            for key, qty in sorted(self.data.items())
+        )
         return hashlib.sha256(content.encode()).hexdigest()[:16]
 
     def order_lines(self):
-        """The ``[(product, quantity), ...]`` pairs ``services.place_order`` takes."""
-        return [(line.product, line.quantity) for line in self.lines()]
+        """The lines ``services.place_order`` takes: ``(product, quantity)`` pairs, and
+        ``(product, quantity, choices)`` for a variation with "any value" attributes."""
+        return [
+            (line.product, line.quantity, line.choices)
+            if line.choices
+            else (line.product, line.quantity)
+            for line in self.lines()
+        ]

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from mall.formatting import CodeField, TypedIntegerField
 from mall.models import Product
 from orders import services
 from orders.exceptions import InvalidInput
@@ -18,7 +19,7 @@ QUANTITY_PREFIX = "qty-"
 
 def quantity_field(label, *, min_value):
     """A whole-number quantity input from ``min_value`` to ``MALL_MAX_LINE_QUANTITY``."""
-    return forms.IntegerField(
+    return TypedIntegerField(
         label=label,
         min_value=min_value,
         max_value=settings.MALL_MAX_LINE_QUANTITY,
@@ -31,7 +32,7 @@ class CartAddForm(forms.Form):
     """Put a product in the cart: ``product`` (id), ``quantity`` (default 1), ``next``."""
 
     product = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    quantity = forms.IntegerField(
+    quantity = TypedIntegerField(
         label=_("Quantity"),
         min_value=1,
         max_value=settings.MALL_MAX_LINE_QUANTITY,
@@ -74,7 +75,7 @@ class DeliveryFormMixin(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    phone = forms.CharField(
+    phone = CodeField(
         label=_("Phone number"),
         max_length=30,
         help_text=_("We call this number to confirm the order before we send it."),
@@ -96,7 +97,7 @@ class DeliveryFormMixin(forms.Form):
         help_text=_("District, street, building, floor and room."),
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
     )
-    postcode = forms.CharField(
+    postcode = CodeField(
         label=_("Postcode"),
         max_length=12,
         required=False,
@@ -174,13 +175,13 @@ class OrderEditForm(DeliveryFormMixin):
     """
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    add_sku = forms.CharField(
+    add_sku = CodeField(
         label=_("Add an item: SKU"),
         max_length=100,
         required=False,
         help_text=_("The SKU printed on the product page, e.g. TEA-JASMINE-250."),
     )
-    add_quantity = forms.IntegerField(
+    add_quantity = TypedIntegerField(
         label=_("Quantity to add"),
         min_value=1,
         max_value=settings.MALL_MAX_LINE_QUANTITY,
@@ -221,7 +222,7 @@ class OrderEditForm(DeliveryFormMixin):
         sku = self.cleaned_data["add_sku"].strip()
         if not sku:
             return None
-        product = Product.objects.filter(sku__iexact=sku, is_visible=True).first()
+        product = Product.objects.with_sku(sku).filter(is_visible=True).first()
         if product is None:
             raise forms.ValidationError(_("No product with this SKU."), code="unknown_sku")
         return product

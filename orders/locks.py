@@ -21,6 +21,33 @@ def lock_order(order):
 
 
 def lock_products(product_ids):
-    """Lock product rows in ascending primary-key order and return them by id."""
-    rows = Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk")
-    return {p.pk: p for p in rows}
+    """Lock product rows in ascending primary-key order and return them by id.
+
+    A variation sold from its parent's stock (``Product.stock_from_parent``, WooCommerce
+    "Stock = parent") is locked with its parent, whose row holds the units: the parent is
+    in the result too, and each such variation's ``parent`` is that locked instance, so
+    ``product.stock_holder`` is the locked row. Parents are found first (a plain read),
+    then every row is locked in one statement in primary-key order, as everywhere.
+    """
+    ids = set(product_ids)
+    ids |= set(
+        Product.objects.filter(
+            pk__in=ids, stock_from_parent=True, parent__isnull=False
+        ).values_list("parent_id", flat=True)
+    )
+    while True:
+        rows = Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        products = {p.pk: p for p in rows}
+        # A variation switched to its parent's stock since the read above: lock that too.
+        late = {
+            p.parent_id
+            for p in products.values()
+            if p.stock_from_parent and p.parent_id and p.parent_id not in products
+        }
+        if not late:
+            break
+        ids |= late
+    for product in products.values():
+        if product.stock_from_parent and product.parent_id in products:
+            product.parent = products[product.parent_id]
+    return products

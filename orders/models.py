@@ -576,6 +576,15 @@ class OrderLine(models.Model):
     # product's tracking meanwhile (DESIGN "Stock").
     reserved_quantity = models.PositiveIntegerField(_("units reserved"), default=0)
     line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+    chosen_attributes = models.JSONField(
+        _("chosen attributes"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "What the customer chose for the attributes the variation leaves open "
+            '(WooCommerce \'any value\'), e.g. {"Size": "Large"}; also in the name.'
+        ),
+    )
 
     class Meta:
         verbose_name = _("order line")

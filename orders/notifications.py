@@ -21,7 +21,34 @@ SUBJECTS = {
     "cancelled": _("Your order %(number)s is cancelled"),
     "shipped": _("Your order %(number)s is on its way"),
     "paid": _("Payment received for order %(number)s"),
+    "delivery_attempted": _("We could not deliver your order %(number)s"),
+    "delivered": _("Your order %(number)s is delivered"),
+    "returned": _("Your order %(number)s came back to us"),
 }
+
+# The event an e-mail tells about (its data gives the details: outcome, cash taken...).
+EVENT_OF_KIND = {
+    "delivery_attempted": "delivery_attempted",
+    "delivered": "delivered",
+    "returned": "returned",
+}
+
+
+def _event_context(order, kind):
+    """``event`` (the latest event the ``kind`` e-mail tells about, or ``None``) and, for
+    a failed attempt, ``why`` (the outcome in the member's words)."""
+    from orders.delivery_words import attempt_words
+
+    event_kind = EVENT_OF_KIND.get(kind)
+    if event_kind is None:
+        return {}
+    event = order.events.filter(kind=event_kind).order_by("-created_at", "-pk").first()
+    data = event.data if event else {}
+    return {
+        "event": event,
+        "why": attempt_words(data.get("outcome")) if kind == "delivery_attempted" else "",
+        "collected": data.get("collected") if data.get("collected") not in ("0", "0.00") else None,
+    }
 
 
 def send_order_email(order_id, kind):
@@ -51,6 +78,8 @@ def send_order_email(order_id, kind):
                 "MALL_REMITTANCE_DETAILS": settings.MALL_REMITTANCE_DETAILS,
                 "kind": kind,
                 "LANGUAGE_CODE": order.email_language,
+                "position": order.money_position(),
+                **_event_context(order, kind),
             }
             subject = str(SUBJECTS[kind] % {"number": order.number})
             text = render_to_string(f"orders/email/{kind}.txt", context)

@@ -222,3 +222,55 @@ def queue_filter(key):
 def status_counts(queryset):
     """Return ``{status: count}`` for ``queryset`` in one query."""
     return dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
+
+
+def with_delivery_attempts(queryset):
+    """Annotate each order of ``queryset`` with ``attempts``: its ``DELIVERY_ATTEMPTED``
+    events (an int, 0 if none), as a correlated subquery so a list costs no query per row."""
+    from django.db.models import IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    attempts = (
+        OrderEvent.objects.filter(order=OuterRef("pk"), kind=OrderEvent.Kind.DELIVERY_ATTEMPTED)
+        .order_by()
+        .values("order")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return queryset.annotate(
+        attempts=Coalesce(
+            Subquery(attempts, output_field=IntegerField()), Value(0), output_field=IntegerField()
+        )
+    )
+
+
+def stops_for(courier, day):
+    """The orders ``courier`` carries on ``day`` (a date), in the order of the run sheet.
+
+    Allocated or out for delivery with them, unless a later attempt was agreed (next
+    attempt date after ``day``); the agreed dates first, earliest first, then the rest by
+    allocation time (DESIGN "Cash on delivery"; the courier's run sheet).
+    """
+    from django.db.models import F
+
+    return (
+        Order.objects.filter(assigned_to=courier, status__in=[Status.ALLOCATED, Status.SHIPPED])
+        .filter(Q(next_attempt_on__isnull=True) | Q(next_attempt_on__lte=day))
+        .order_by(F("next_attempt_on").asc(nulls_last=True), "allocated_at", "pk")
+    )
+
+
+def cash_in_hand_of(courier):
+    """The cash ``courier`` took at the door and has not handed over yet (``Decimal``).
+
+    The sum of their ``CodCollection`` rows without a remittance; one query."""
+    from decimal import Decimal
+
+    from django.db.models import Sum
+
+    from orders.models import CodCollection
+
+    total = CodCollection.objects.filter(courier=courier, remittance__isnull=True).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return total if total is not None else Decimal("0.00")

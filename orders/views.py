@@ -26,6 +26,7 @@ from mall.http import safe_next
 from mall.models import Address, Product, Profile
 from orders import selectors, services
 from orders.cart import Cart, CartError
+from orders.delivery_words import attempt_words
 from orders.exceptions import InsufficientStock, InvalidInput, OrderError, StaleOrder
 from orders.forms import (
     CartAddForm,
@@ -121,9 +122,16 @@ class CartAddView(View):
             return redirect(back or "orders:cart")
         back = back or product.get_absolute_url()
         quantity = form.cleaned_data["quantity"]
+        # The customer's values for a variation's "any value" attributes: choice-<name>.
+        choices = {
+            key.removeprefix("choice-"): value
+            for key, value in request.POST.items()
+            if key.startswith("choice-") and value
+        }
+        choices = {name: choices[name] for name in product.attribute_choices if name in choices}
         cart = Cart(request.session)
         try:
-            cart.add(product, quantity)
+            cart.add(product, quantity, choices)
         except CartError as error:
             messages.error(request, error.message)
         else:
@@ -133,7 +141,7 @@ class CartAddView(View):
                 " ".join(
                     (
                         _("Added %(quantity)d × %(name)s to your cart.")
-                        % {"quantity": quantity, "name": product.display_name},
+                        % {"quantity": quantity, "name": product.name_with_choices(choices)},
                         ngettext(
                             "Your cart holds %(count)d item.",
                             "Your cart holds %(count)d items.",
@@ -380,6 +388,11 @@ STATUS_EXPLANATIONS = {
         "number when it leaves."
     ),
     Status.SHIPPED: gettext_lazy("Your parcel is on its way."),
+    Status.DELIVERED: gettext_lazy("Your parcel was delivered. Thank you for your order."),
+    Status.RETURNED: gettext_lazy(
+        "Your parcel came back to us and the order is closed: nothing more is owed for it. "
+        "Please call us on %(shop_phone)s if you still want the goods."
+    ),
     Status.INVALID: gettext_lazy(
         "We could not accept this order (for example we could not confirm the address). "
         "Please call us on %(shop_phone)s if you think this is a mistake."
@@ -472,17 +485,45 @@ def _event_details(event, order):
         if data.get("total"):
             old, new = data["total"]
             details.append(_("Total: %(old)s → %(new)s") % {"old": money(old), "new": money(new)})
+    elif kind == OrderEvent.Kind.SHIPPED and data.get("carrier") == Order.OWN_DELIVERY_STAFF:
+        details.append(_("Our own courier brings it"))
     elif kind == OrderEvent.Kind.SHIPPED and data.get("carrier"):
         details.append(
             _("%(carrier)s, waybill number %(waybill)s")
             % {"carrier": data["carrier"], "waybill": data.get("tracking_number", "")}
         )
+    elif kind == OrderEvent.Kind.DELIVERY_ATTEMPTED:
+        details.append(
+            _("We could not deliver: %(why)s") % {"why": attempt_words(data.get("outcome"))}
+        )
+        if data.get("next_attempt_on"):
+            details.append(_("Next attempt on %(day)s") % {"day": data["next_attempt_on"]})
+    elif kind == OrderEvent.Kind.DELIVERED:
+        if data.get("received_by"):
+            details.append(_("Received by %(name)s") % {"name": data["received_by"]})
+        if data.get("collected") not in (None, "0", "0.00"):
+            details.append(
+                _("Paid in cash to our courier: %(amount)s") % {"amount": money(data["collected"])}
+            )
+    elif kind == OrderEvent.Kind.RETURNED:
+        if data.get("credit") not in (None, "0", "0.00"):
+            details.append(
+                _("We owe you %(amount)s and will pay it back") % {"amount": money(data["credit"])}
+            )
     elif kind in (OrderEvent.Kind.PAYMENT_RECORDED, OrderEvent.Kind.REFUND_RECORDED):
         if data.get("amount"):
             details.append(
                 _("%(amount)s by %(method)s")
                 % {"amount": money(data["amount"]), "method": _method_label(data.get("method"))}
             )
+        if kind == OrderEvent.Kind.REFUND_RECORDED:
+            details.append(
+                _("A credit note: you owe less")
+                if data.get("credit_note")
+                else _("Money paid back to you")
+            )
+        elif data.get("remittance"):
+            details.append(_("The cash you paid our courier"))
     elif kind == OrderEvent.Kind.PLACED and data.get("total"):
         details.append(_("Total %(total)s") % {"total": money(data["total"])})
     if event.note and event.actor_id == order.customer_id:
@@ -491,17 +532,70 @@ def _event_details(event, order):
     return details
 
 
-def timeline_entries(order):
-    """The member's timeline: ``{"event", "label", "details"}`` dicts, oldest first."""
+def timeline_entries(order, events=None):
+    """The member's timeline: ``{"event", "label", "details"}`` dicts, oldest first.
+
+    ``events``: the member's events if already fetched (``selectors.member_timeline``).
+    """
     labels = {OrderEvent.Kind.EDITED: _("You changed the order")}
+    if events is None:
+        events = selectors.member_timeline(order)
     return [
         {
             "event": event,
             "label": labels.get(event.kind) or event.get_kind_display(),
             "details": _event_details(event, order),
         }
-        for event in selectors.member_timeline(order)
+        for event in events
     ]
+
+
+def delivery_progress(order, events):
+    """The parcel's way to the member, in their words, from ``events`` (oldest first):
+    a list of ``{"when", "text", "state"}`` (``state``: ``shipped``, ``attempted``,
+    ``delivered`` or ``returned``). Empty until the order ships."""
+    Kind = OrderEvent.Kind
+    steps = []
+    for event in events:
+        data = event.data or {}
+        if event.kind == Kind.SHIPPED:
+            if data.get("carrier") == Order.OWN_DELIVERY_STAFF:
+                text = _("Shipped: our own courier brings it to you.")
+            elif data.get("tracking_number"):
+                text = _("Shipped with %(carrier)s, waybill number %(waybill)s.") % {
+                    "carrier": data.get("carrier", ""),
+                    "waybill": data["tracking_number"],
+                }
+            else:
+                text = _("Shipped with %(carrier)s.") % {"carrier": data.get("carrier", "")}
+            steps.append({"when": event.created_at, "text": text, "state": "shipped"})
+        elif event.kind == Kind.DELIVERY_ATTEMPTED:
+            why = attempt_words(data.get("outcome"))
+            if data.get("next_attempt_on"):
+                text = _("We tried to deliver, but %(why)s. Next attempt on %(day)s.") % {
+                    "why": why,
+                    "day": data["next_attempt_on"],
+                }
+            else:
+                text = _("We tried to deliver, but %(why)s. We will call you to arrange it.") % {
+                    "why": why
+                }
+            steps.append({"when": event.created_at, "text": text, "state": "attempted"})
+        elif event.kind == Kind.DELIVERED:
+            if data.get("received_by"):
+                text = _("Delivered, received by %(name)s.") % {"name": data["received_by"]}
+            else:
+                text = _("Delivered.")
+            steps.append({"when": event.created_at, "text": text, "state": "delivered"})
+        elif event.kind == Kind.RETURNED:
+            steps.append(
+                {
+                    "when": event.created_at,
+                    "text": _("The parcel came back to us; the order is closed."),
+                    "state": "returned",
+                }
+            )
+    return steps
 
 
 class MemberOrderMixin(LoginRequiredMixin):
@@ -549,12 +643,21 @@ class OrderDetailView(MemberOrderMixin, TemplateView):
         # The figures add up (DESIGN "Money: one rule"): total - credit notes = owed;
         # received - money paid back = held; still to pay = owed - held.
         received = totals.paid
-        cash_due = order.payment_method == PaymentMethod.COD and position.due > 0
+        # Cash for the courier only while the parcel is still to be delivered.
+        cash_due = (
+            order.payment_method == PaymentMethod.COD
+            and order.status
+            in (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED, Status.SHIPPED)
+            and position.due > 0
+        )
+        events = list(selectors.member_timeline(order))
         context.update(
             order=order,
             cash_due=cash_due,
             lines=order.lines.all(),
-            timeline=timeline_entries(order),
+            timeline=timeline_entries(order, events),
+            progress=delivery_progress(order, events),
+            credit=position.credit,
             can_edit="edit" in allowed,
             can_cancel="cancel" in allowed,
             status_explanation=_explain(STATUS_EXPLANATIONS, order),

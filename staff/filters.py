@@ -17,6 +17,7 @@ from django.db.models.functions import Replace
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mall.formatting import normalize_typed
 from orders import selectors, services
 from orders.models import Order, PaymentMethod, PaymentStatus, Status
 from staff.templatetags.staff_tags import person
@@ -166,9 +167,10 @@ class OrderFilter(django_filters.FilterSet):
     def search(self, queryset, name, value):
         """Match part of the order number, recipient, phone, member e-mail, username or name.
 
-        A part of the number may be typed without its dash ("m2h9" finds ``7KQM-2H9D``).
+        A part of the number may be typed without its dash ("m2h9" finds ``7KQM-2H9D``);
+        full-width input is normalised first (``７ＫＱ２`` finds ``7KQ2-M9XD``).
         """
-        value = value.strip()
+        value = normalize_typed(value)
         if not value:
             return queryset
         # Members first, then their orders by key: with no join in the OR, PostgreSQL

@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from mall.formatting import CodeField, TypedDecimalField
 from orders import services
-from orders.models import Payment, PaymentMethod
+from orders.models import DeliveryOutcome, Order, Payment, PaymentMethod
 from staff.filters import EARLIEST_DAY
 from staff.templatetags.staff_tags import format_money, person
 
@@ -33,7 +34,7 @@ def _amount_label():
 
 
 def _amount_field(help_text=""):
-    return forms.DecimalField(
+    return TypedDecimalField(
         # Lazy: the form class is built at import time, before a request picks a language.
         label=lazy(_amount_label, str)(),
         max_digits=12,
@@ -136,14 +137,58 @@ class AllocateForm(OrderActionForm):
 
 
 class ShipForm(OrderActionForm):
-    """Carrier and waybill number of the shipment."""
+    """Who carries the parcel (the shop's own delivery staff, or a named carrier) and the
+    waybill number.
 
+    ``delivery_by`` ``"own"`` sends ``Order.OWN_DELIVERY_STAFF`` as the carrier (no
+    waybill); ``"carrier"`` (or nothing ticked, for older forms) sends the typed
+    ``carrier``. The waybill is never required here: the service asks for it when a
+    third-party carrier has none (DESIGN status table, ``ship_order``).
+    """
+
+    OWN = "own"
+    CARRIER = "carrier"
+    OWN_LABEL = _("Own delivery staff")
+
+    delivery_by = forms.ChoiceField(
+        label=_("Who delivers it?"),
+        choices=[
+            (OWN, OWN_LABEL),
+            (CARRIER, _("A carrier (SF Express, EMS…)")),
+        ],
+        widget=forms.RadioSelect,
+        required=False,
+    )
     carrier = forms.CharField(
         label=_("Carrier"),
         max_length=100,
+        required=False,
+        help_text=_("Only for a carrier: its name."),
         widget=forms.TextInput(attrs={"list": "carrier-suggestions", "autocomplete": "off"}),
     )
-    tracking_number = forms.CharField(label=_("Waybill number"), max_length=100)
+    tracking_number = CodeField(
+        label=_("Waybill number"),
+        max_length=100,
+        required=False,
+        help_text=_("Not needed when our own delivery staff carry the parcel."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        typed = (cleaned.get("carrier") or "").strip()
+        own_names = {Order.OWN_DELIVERY_STAFF, str(self.OWN_LABEL).casefold()}
+        if cleaned.get("delivery_by") == self.OWN or (
+            not cleaned.get("delivery_by") and typed.casefold() in own_names
+        ):
+            cleaned["carrier"] = Order.OWN_DELIVERY_STAFF
+        elif not typed:
+            self.add_error(
+                "carrier",
+                _("Choose our own delivery staff, or enter the carrier's name."),
+            )
+        return cleaned
 
 
 class PaymentForm(OrderActionForm):
@@ -151,7 +196,7 @@ class PaymentForm(OrderActionForm):
 
     amount = _amount_field()
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
-    reference = forms.CharField(
+    reference = CodeField(
         label=_("Reference"),
         max_length=100,
         help_text=_("Courier receipt, bank transaction or remittance number."),
@@ -209,7 +254,7 @@ class RefundForm(OrderActionForm):
         widget=forms.RadioSelect,
         error_messages={"required": _("Say whether the member owes less or gets money back.")},
     )
-    reference = forms.CharField(
+    reference = CodeField(
         label=_("Reference"),
         max_length=100,
         help_text=_("The refund's transfer or receipt number."),
@@ -241,6 +286,155 @@ class VoidForm(OrderActionForm):
         self.fields["payment"].queryset = order.payments.all()
 
 
+class DeliveryAttemptForm(OrderActionForm):
+    """A failed delivery attempt: what happened at the door, a note, the next try's date.
+
+    ``next_attempt_on`` is optional and not in the past (the shop's today); the service
+    checks it again, and asks for a note when the outcome is "other".
+    """
+
+    outcome = forms.ChoiceField(
+        label=_("What happened at the door?"),
+        choices=DeliveryOutcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose what happened at the door.")},
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=1000,
+        widget=_textarea(rows=2),
+        help_text=_("Required when the outcome is “Other”."),
+    )
+    next_attempt_on = forms.DateField(
+        label=_("Next attempt on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, order=order, **kwargs)
+        self.fields["next_attempt_on"].widget.attrs["min"] = timezone.localdate().isoformat()
+
+    def clean_next_attempt_on(self):
+        day = self.cleaned_data.get("next_attempt_on")
+        if day is not None and day < timezone.localdate():
+            raise forms.ValidationError(_("The next attempt cannot be in the past."))
+        return day
+
+
+class DeliverForm(OrderActionForm):
+    """The parcel reached the member: who received it, a note, and the cash taken.
+
+    ``collected_amount`` (a ``Decimal`` >= 0 in shop currency) is only on the form when
+    ``services.collects_cash(order)`` and something is ``due``; it starts empty (the
+    courier types what they really took) and its help text says what was due. A
+    difference from the due amount is allowed and flagged on the order page.
+    """
+
+    received_by = forms.CharField(
+        label=_("Received by"),
+        required=False,
+        max_length=100,
+        help_text=_("Who took the parcel (name as signed)."),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=TEXT_MAX, widget=_textarea(rows=2)
+    )
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, order=order, **kwargs)
+        due = order.money_position().due
+        self.due = due
+        if services.collects_cash(order) and due > 0:
+            self.fields["collected_amount"] = forms.DecimalField(
+                label=_("Cash taken (%(currency)s)") % {"currency": settings.MALL_CURRENCY},
+                max_digits=12,
+                decimal_places=2,
+                min_value=Decimal("0.00"),
+                max_value=settings.MALL_MAX_PAYMENT_AMOUNT,
+                help_text=_("%(due)s is due. Type the cash you really took.")
+                % {"due": format_money(due)},
+                error_messages={
+                    "required": _("Enter the cash the courier took (%(due)s was due).")
+                    % {"due": format_money(due)}
+                },
+                widget=forms.NumberInput(
+                    attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}
+                ),
+            )
+
+
+class ReturnForm(OrderActionForm):
+    """The parcel came back to the shop: reason, and which units go back to stock.
+
+    ``restock``: ``all`` (every reserved unit), ``none`` (all written off) or ``some``
+    with a number per line (field ``units-<line pk>``, 0 to the line's reserved units).
+    ``cleaned_data["restock"]`` is what ``services.record_return`` takes: ``True``,
+    ``False`` or ``{sku: units}``.
+    """
+
+    ALL, NONE, SOME = "all", "none", "some"
+
+    reason = forms.CharField(label=_("Reason"), max_length=TEXT_MAX, widget=_textarea())
+    restock_choice = forms.ChoiceField(
+        label=_("What goes back to stock?"),
+        choices=[
+            (ALL, _("Everything: all units go back on the shelf")),
+            (NONE, _("Nothing: all units are written off (damaged or lost)")),
+            (SOME, _("Some units: say how many per item")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Say what goes back to stock.")},
+    )
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, order=order, **kwargs)
+        self.lines = list(order.lines.all())
+        self.unit_fields = []
+        for line in self.lines:
+            name = f"units-{line.pk}"
+            self.fields[name] = forms.IntegerField(
+                label=f"{line.name} ({line.sku})",
+                required=False,
+                min_value=0,
+                max_value=line.reserved_quantity,
+                initial=line.reserved_quantity,
+                help_text=_("At most %(n)s (the units reserved for this order).")
+                % {"n": line.reserved_quantity},
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+            self.unit_fields.append((line, name))
+
+    def unit_inputs(self):
+        """The per-line number fields (bound), for the template."""
+        return [self[name] for _line, name in self.unit_fields]
+
+    def clean(self):
+        cleaned = super().clean()
+        choice = cleaned.get("restock_choice")
+        if choice == self.ALL:
+            cleaned["restock"] = True
+        elif choice == self.NONE:
+            cleaned["restock"] = False
+        elif choice == self.SOME:
+            units = {}
+            for line, name in self.unit_fields:
+                if name in self.errors:
+                    continue
+                value = cleaned.get(name)
+                if value is None:
+                    self.add_error(
+                        name,
+                        _("Enter how many units of %(sku)s go back to stock (0 for none).")
+                        % {"sku": line.sku},
+                    )
+                    continue
+                units[line.sku] = value
+            cleaned["restock"] = units
+        return cleaned
+
+
 class CourierForm(forms.Form):
     """Pick whose deliveries to show (order admins and finance)."""
 
@@ -250,3 +444,34 @@ class CourierForm(forms.Form):
         required=False,
         empty_label=_("Choose a person…"),
     )
+
+
+class RunSheetForm(CourierForm):
+    """Whose run sheet (order admins and finance pick; a courier gets their own) and
+    which day (default today, in the shop's time zone)."""
+
+    date = forms.DateField(
+        label=_("Day"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+class BulkAllocateForm(forms.Form):
+    """Allocate the orders ticked in the list to one delivery person.
+
+    ``order``: the order numbers (at most ``staff.views.selection.MAX_ORDERS``, checked
+    by the view); each order then goes through ``services.allocate_order``.
+    """
+
+    assignee = AssigneeField(
+        label=_("Delivery person"),
+        queryset=services.logistics_staff(),
+        empty_label=_("Choose a person…"),
+        error_messages={"required": _("Choose the delivery person to allocate the orders to.")},
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = services.logistics_staff()

@@ -4,11 +4,20 @@ Events store raw values (state names, SKUs, field names, amounts as strings); st
 read labels. Everything here only formats: it never decides what an order allows.
 """
 
+from decimal import Decimal
+
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from orders.models import Order, OrderEvent, PaymentMethod, PaymentStatus, Status
+from orders.models import (
+    DeliveryOutcome,
+    Order,
+    OrderEvent,
+    PaymentMethod,
+    PaymentStatus,
+    Status,
+)
 from orders.services import CallOutcome
 from staff.templatetags.staff_tags import format_money, person
 
@@ -90,9 +99,88 @@ def _ledger_details(data):
                 "date": data.get("received_on", ""),
             }
         )
+    if data.get("kind") == "refund":
+        details.append(
+            _("Credit note: the member owes less")
+            if data.get("credit_note")
+            else _("Money back: the member still owes the order")
+        )
+    if data.get("remittance"):
+        details.append(
+            _("Cash handed over by the courier, remittance %(number)s")
+            % {"number": data["remittance"]}
+        )
+    if data.get("settlement"):
+        details.append(
+            _("From the carrier's settlement file (%(reference)s, line %(line)s)")
+            % {"reference": data["settlement"], "line": data.get("settlement_line", "")}
+        )
     if "net_received" in data:
         details.append(
             _("Net received afterwards: %(net)s") % {"net": format_money(data["net_received"])}
+        )
+    if data.get("due") not in (None, "0", "0.00"):
+        details.append(_("Still due afterwards: %(due)s") % {"due": format_money(data["due"])})
+    if data.get("credit") not in (None, "0", "0.00"):
+        details.append(
+            _("Credit to pay back afterwards: %(credit)s")
+            % {"credit": format_money(data["credit"])}
+        )
+    return details
+
+
+def _units(units):
+    return ", ".join(f"{sku} × {qty}" for sku, qty in sorted(units.items()))
+
+
+def _attempt_details(data):
+    outcome = _label(DeliveryOutcome, data.get("outcome", ""))
+    details = [
+        _("Attempt %(n)s: %(outcome)s") % {"n": data.get("attempt", "?"), "outcome": outcome}
+    ]
+    if data.get("next_attempt_on"):
+        details.append(_("Next attempt on %(day)s") % {"day": data["next_attempt_on"]})
+    return details
+
+
+def _delivered_details(data):
+    details = []
+    if data.get("received_by"):
+        details.append(_("Received by %(name)s") % {"name": data["received_by"]})
+    if "collected" in data:
+        collected, due = Decimal(data["collected"]), Decimal(data.get("due", "0"))
+        values = {"collected": format_money(collected), "due": format_money(due)}
+        if collected < due:
+            values["diff"] = format_money(due - collected)
+            details.append(_("Cash taken: %(collected)s of %(due)s due: %(diff)s short") % values)
+        elif collected > due:
+            values["diff"] = format_money(collected - due)
+            details.append(_("Cash taken: %(collected)s of %(due)s due: %(diff)s over") % values)
+        else:
+            details.append(_("Cash taken: %(collected)s, as due") % values)
+    if data.get("settlement"):
+        details.append(
+            _("From the carrier's settlement file (%(reference)s, line %(line)s)")
+            % {"reference": data["settlement"], "line": data.get("settlement_line", "")}
+        )
+    return details
+
+
+def _returned_details(data):
+    details = _stock_lines(data.get("stock_released"))
+    if data.get("written_off"):
+        details.append(_("Written off: %(items)s") % {"items": _units(data["written_off"])})
+    if not data.get("stock_released") and not data.get("written_off"):
+        details.append(_("No units were reserved: stock unchanged"))
+    if data.get("credit") not in (None, "0", "0.00"):
+        details.append(
+            _("Credit to pay back to the member: %(credit)s")
+            % {"credit": format_money(data["credit"])}
+        )
+    if data.get("settlement"):
+        details.append(
+            _("From the carrier's settlement file (%(reference)s, line %(line)s)")
+            % {"reference": data["settlement"], "line": data.get("settlement_line", "")}
         )
     return details
 
@@ -145,12 +233,23 @@ def describe(kind, data):
             }
         ]
     if kind == Kind.SHIPPED:
-        return [
-            _("Carrier: %(carrier)s") % {"carrier": data.get("carrier", "")},
-            _("Waybill number: %(number)s") % {"number": data.get("tracking_number", "")},
-        ]
+        if data.get("carrier") == Order.OWN_DELIVERY_STAFF:
+            details = [_("Carried by our own delivery staff")]
+        else:
+            details = [_("Carrier: %(carrier)s") % {"carrier": data.get("carrier", "")}]
+        if data.get("tracking_number") or data.get("carrier") != Order.OWN_DELIVERY_STAFF:
+            details.append(
+                _("Waybill number: %(number)s") % {"number": data.get("tracking_number", "")}
+            )
+        return details
     if kind in (Kind.PAYMENT_RECORDED, Kind.REFUND_RECORDED, Kind.PAYMENT_VOIDED):
         return _ledger_details(data)
+    if kind == Kind.DELIVERY_ATTEMPTED:
+        return _attempt_details(data)
+    if kind == Kind.DELIVERED:
+        return _delivered_details(data)
+    if kind == Kind.RETURNED:
+        return _returned_details(data)
     return [f"{key}: {value}" for key, value in sorted(data.items())]
 
 

@@ -11,6 +11,19 @@ urlpatterns = [
     path("orders/", views.OrderListView.as_view(), name="order-list"),
     path("orders/export/", views.OrderExportView.as_view(), name="order-export"),
     path("deliveries/", views.DeliveryListView.as_view(), name="deliveries"),
+    path("cash/", views.CashView.as_view(), name="cash"),
+    path("cash/remit/<int:courier_id>/", views.RemittanceView.as_view(), name="cash-remit"),
+    path("cod-settlements/", views.SettlementUploadView.as_view(), name="cod-settlements"),
+    path(
+        "cod-settlements/<str:token>/",
+        views.SettlementPreviewView.as_view(),
+        name="cod-settlement-preview",
+    ),
+    path("deliveries/run-sheet/", views.RunSheetView.as_view(), name="run-sheet"),
+    path("deliveries/picking-list/", views.PickingListView.as_view(), name="picking-list"),
+    # Before "orders/<str:number>/": these words are never order numbers.
+    path("orders/bulk/allocate/", views.BulkAllocateView.as_view(), name="order-bulk-allocate"),
+    path("orders/print/", views.OrderSheetsPrintView.as_view(), name="order-print-many"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<str:number>/print/", views.OrderPrintView.as_view(), name="order-print"),
     path("orders/<str:number>/confirm/", views.OrderConfirmView.as_view(), name="order-confirm"),
@@ -26,4 +39,7 @@ urlpatterns = [
     path("orders/<str:number>/refund/", views.OrderRefundView.as_view(), name="order-refund"),
     path("orders/<str:number>/void/", views.PaymentVoidView.as_view(), name="order-void"),
     path("orders/<str:number>/call/", views.OrderCallView.as_view(), name="order-call"),
+    path("orders/<str:number>/attempt/", views.OrderAttemptView.as_view(), name="order-attempt"),
+    path("orders/<str:number>/deliver/", views.OrderDeliverView.as_view(), name="order-deliver"),
+    path("orders/<str:number>/return/", views.OrderReturnView.as_view(), name="order-return"),
 ]

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from mall.formatting import normalize_typed
 from mall.models import Product
 from orders.exceptions import (
     InvalidInput,
@@ -27,6 +28,9 @@ MAX_LINES = 50
 
 MAX_TEXT = 1000
 
+
+# Address fields that hold digits or codes: normalised (NFKC) before validation.
+CODE_FIELDS = ("phone", "postcode")
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{5,28}$")
 
@@ -46,6 +50,8 @@ def clean_address(address):
     for field in ADDRESS_FIELDS:
         value = address.get(field, "")
         value = "" if value is None else str(value).strip()
+        if field in CODE_FIELDS:
+            value = normalize_typed(value)  # full-width digits from a Chinese input method
         if "\x00" in value:
             errors[field] = _("Contains characters that are not allowed.")
         elif is_blank(value) and field != "postcode":
@@ -80,6 +86,16 @@ def is_blank(value):
     return not value.translate(INVISIBLE).strip()
 
 
+def clean_code(value, label, *, required=False, max_length=MAX_TEXT):
+    """``clean_text`` for a code (waybill, reference): full-width input normalised first."""
+    return clean_text(
+        normalize_typed("" if value is None else str(value)),
+        label,
+        required=required,
+        max_length=max_length,
+    )
+
+
 def clean_text(value, label, *, required=False, max_length=MAX_TEXT):
     value = "" if value is None else str(value).strip()
     if required and is_blank(value):
@@ -96,6 +112,39 @@ def clean_text(value, label, *, required=False, max_length=MAX_TEXT):
     return value
 
 
+def clean_choices(lines, products, only=None):
+    """The customer's "any value" choices of ``lines``, checked: ``{product_id: {...}}``.
+
+    ``products`` are the locked products by id (their ``attribute_choices`` now);
+    ``only`` limits the check to these product ids (new lines of an edit). One choice
+    per product per order. Raises ``InvalidInput`` naming the attribute to choose.
+    """
+    given = {}
+    for item in lines:
+        if len(item) > 2 and item[2]:
+            if not isinstance(item[2], dict):
+                raise InvalidInput(_("Choices are attribute names and values."))
+            previous = given.setdefault(item[0].pk, item[2])
+            if previous != item[2]:
+                raise InvalidInput(
+                    _("%(name)s is on the order once, with one choice.")
+                    % {"name": item[0].display_name}
+                )
+    cleaned = {}
+    for pid, product in products.items():
+        if only is not None and pid not in only:
+            continue
+        if pid not in given and not product.attribute_choices:
+            continue
+        try:
+            choice = product.clean_choices(given.get(pid))
+        except ValueError as error:
+            raise InvalidInput(str(error), code="choice") from None
+        if choice:
+            cleaned[pid] = choice
+    return cleaned
+
+
 def clean_quantity(quantity):
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidInput(_("Quantities must be whole numbers."))
@@ -108,13 +157,17 @@ def clean_quantity(quantity):
 
 
 def clean_lines(lines):
-    """Return ``{product_id: quantity}`` from ``[(product, quantity), ...]``; merge repeats."""
+    """Return ``{product_id: quantity}`` from ``[(product, quantity), ...]``; merge repeats.
+
+    A line may carry a third item, the customer's choices for a variation's "any value"
+    attributes (``{attribute: value}``); :func:`clean_choices` checks them.
+    """
     if not lines:
         raise InvalidInput(_("The order has no items."), code="empty")
     wanted = {}
     for item in lines:
         try:
-            product, quantity = item
+            product, quantity, *_choices = item
         except (TypeError, ValueError):
             raise InvalidInput(_("Each line is a product and a quantity.")) from None
         if not isinstance(product, Product) or product.pk is None:
@@ -153,7 +206,8 @@ def clean_amount(amount, *, allow_zero=False):
     if isinstance(amount, float | bool):
         raise InvalidInput(_("Amounts are exact decimals, not floating point."))
     try:
-        amount = Decimal(str(amount).strip()) if not isinstance(amount, Decimal) else amount
+        if not isinstance(amount, Decimal):
+            amount = Decimal(normalize_typed(str(amount)))
     except (InvalidOperation, ValueError):
         raise InvalidInput(_("Enter an amount such as 128.50.")) from None
     if not amount.is_finite() or amount.as_tuple().exponent > 0:

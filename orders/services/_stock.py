@@ -31,13 +31,22 @@ def refuse_unsellable(products):
 def reserve(products, deltas):
     """Apply stock ``deltas`` (``{product_id: +reserve / -release}``) to locked products.
 
-    Raises ``InsufficientStock`` listing every short SKU before changing any row.
+    ``products`` comes from ``locks.lock_products``. A variation sold from its parent's
+    stock (``stock_from_parent``) reserves and releases on the parent's row: the deltas of
+    all variations sharing one parent are added up and checked against the parent's units
+    together, so two sizes of one shirt can never sell more than the shirt has. Raises
+    ``InsufficientStock`` listing every short SKU before changing any row.
     """
+    totals = {}  # holder pk -> total delta
+    for pid, delta in deltas.items():
+        holder = _holder(products, products[pid])
+        totals[holder.pk] = totals.get(holder.pk, 0) + delta
     short = {}
     for pid, delta in deltas.items():
-        product = products[pid]
-        if delta > 0 and product.stock is not None and product.stock < delta:
-            short[product.sku] = product.stock
+        holder = _holder(products, products[pid])
+        need = totals[holder.pk]
+        if delta > 0 and need > 0 and holder.stock is not None and holder.stock < need:
+            short[products[pid].sku] = holder.stock
     if short:
         names = ", ".join(
             _("%(name)s (%(n)d left)")
@@ -48,17 +57,25 @@ def reserve(products, deltas):
         raise InsufficientStock(
             _("Sorry, not enough stock: %(items)s.") % {"items": names}, details={"products": short}
         )
-    for pid, delta in deltas.items():
-        product = products[pid]
-        if delta and product.stock is not None:
-            product.stock -= delta
-            product.save(update_fields=["stock", "updated_at"])
+    for holder_pk, delta in totals.items():
+        holder = products[holder_pk]
+        if delta and holder.stock is not None:
+            holder.stock -= delta
+            holder.save(update_fields=["stock", "updated_at"])
+
+
+def _holder(products, product):
+    """The locked row whose ``stock`` counts ``product``'s units (itself, or its parent)."""
+    if product.stock_from_parent and product.parent_id:
+        return products[product.parent_id]
+    return product
 
 
 def reservable(product, quantity):
     """The units of ``quantity`` a line of ``product`` takes from stock: all, or 0 when the
-    product's stock is not tracked."""
-    return quantity if product.stock is not None else 0
+    product's stock is not tracked (for a variation sold from its parent's stock, the
+    parent's: ``Product.available_stock``)."""
+    return quantity if product.available_stock is not None else 0
 
 
 def release_stock(order, *, units=None):
@@ -75,10 +92,11 @@ def release_stock(order, *, units=None):
     given = {}
     for line in lines:
         n = line.reserved_quantity if units is None else units.get(line.pk, 0)
-        product = products[line.product_id]
-        if n and product.stock is not None:
-            product.stock += n
-            product.save(update_fields=["stock", "updated_at"])
+        # A variation sold from its parent's stock gives its units back to the parent.
+        holder = _holder(products, products[line.product_id])
+        if n and holder.stock is not None:
+            holder.stock += n
+            holder.save(update_fields=["stock", "updated_at"])
             given[line.sku] = n
         line.reserved_quantity = 0
         line.save(update_fields=["reserved_quantity"])

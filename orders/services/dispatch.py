@@ -123,7 +123,7 @@ def ship_order(actor, order, *, carrier, tracking_number=""):
         check_ship(actor, order)
         carrier = inputs.clean_text(carrier, _("The carrier"), required=True, max_length=100)
         own = carrier == OWN_DELIVERY_STAFF
-        tracking_number = inputs.clean_text(
+        tracking_number = inputs.clean_code(
             tracking_number, _("The waybill number"), required=not own, max_length=100
         )
         if (

@@ -99,9 +99,10 @@ def place_order(
                 ).first()
                 if existing:
                     return existing
-            if len(products) != len(wanted):
+            if not set(wanted) <= set(products):  # (products may hold stock-sharing parents)
                 raise InvalidInput(_("A product in your cart no longer exists."))
-            stock.refuse_unsellable(products.values())
+            stock.refuse_unsellable([products[pid] for pid in wanted])
+            chosen = inputs.clean_choices(lines, {pid: products[pid] for pid in wanted})
             stock.reserve(products, wanted)
 
             now = timezone.now()
@@ -151,7 +152,8 @@ def place_order(
                     order=order,
                     product=product,
                     sku=product.sku,
-                    name=product.display_name,
+                    name=product.name_with_choices(chosen.get(product.pk)),
+                    chosen_attributes=chosen.get(product.pk, {}),
                     unit_price=price,
                     quantity=qty,
                     reserved_quantity=stock.reservable(product, qty),
@@ -168,6 +170,7 @@ def place_order(
                 data={
                     "lines": [
                         {"sku": p.sku, "quantity": q, "unit_price": str(price)}
+                        | ({"chosen": chosen[p.pk]} if p.pk in chosen else {})
                         for p, q, price in priced
                     ],
                     "total": str(total),
@@ -239,10 +242,16 @@ def edit_order(
             deltas = {pid: d for pid, d in deltas.items() if d}
             if deltas:
                 products = locks.lock_products(deltas)
-                if len(products) != len(deltas):
+                if not set(deltas) <= set(products):
                     raise InvalidInput(_("A product on the order no longer exists."))
                 # Only what the member adds must still be for sale; fewer units never are refused.
                 stock.refuse_unsellable([products[pid] for pid, d in deltas.items() if d > 0])
+                # A new line of a variation with "any value" attributes needs the choice;
+                # an existing line keeps the one made when it was ordered.
+                added = {pid for pid in deltas if pid not in current}
+                chosen = inputs.clean_choices(
+                    lines, {pid: products[pid] for pid in added}, only=added
+                )
                 # Stock moves by what each line holds now against what it will hold: a
                 # line reserved while the product was untracked holds 0 and gives back 0.
                 reserved = {
@@ -268,7 +277,8 @@ def edit_order(
                             order=order,
                             product=product,
                             sku=product.sku,
-                            name=product.display_name,
+                            name=product.name_with_choices(chosen.get(pid)),
+                            chosen_attributes=chosen.get(pid, {}),
                             unit_price=price,
                             quantity=new_qty,
                             reserved_quantity=reserved[pid],
@@ -277,7 +287,7 @@ def edit_order(
                         line_diff.append(
                             {
                                 "sku": product.sku,
-                                "name": product.display_name,
+                                "name": product.name_with_choices(chosen.get(pid)),
                                 "from": 0,
                                 "to": new_qty,
                             }

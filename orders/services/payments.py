@@ -162,7 +162,7 @@ def record_payment(
         check_record_payment(actor, order)
         amount = inputs.clean_amount(amount)
         method = inputs.clean_payment_method(method)
-        reference = inputs.clean_text(reference, _("The reference"), required=True, max_length=100)
+        reference = inputs.clean_code(reference, _("The reference"), required=True, max_length=100)
         note = inputs.clean_text(note, _("The note"))
         received_on = clean_received_on(order, received_on)
         # The same transfer twice is the likelier mistake: say so before "beyond due".
@@ -205,7 +205,7 @@ def record_refund(actor, order, *, amount, reference, note="", credit_note=False
         order = locks.lock_order(order)
         check_record_refund(actor, order)
         amount = inputs.clean_amount(amount)
-        reference = inputs.clean_text(reference, _("The reference"), required=True, max_length=100)
+        reference = inputs.clean_code(reference, _("The reference"), required=True, max_length=100)
         note = inputs.clean_text(note, _("The note"))
         if credit_note not in (True, False):
             raise InvalidInput(

@@ -56,6 +56,19 @@ def waiting(since):
     return waiting_label(since)
 
 
+@register.filter
+def carrier(value):
+    """``{{ order.carrier|carrier }}``: the carrier's name; the shop's own delivery staff
+    (stored as ``Order.OWN_DELIVERY_STAFF``) in the reader's language."""
+    from django.utils.translation import gettext
+
+    from orders.models import Order
+
+    if value == Order.OWN_DELIVERY_STAFF:
+        return gettext("Own delivery staff")
+    return value
+
+
 @register.filter(name="person")
 def person_filter(user):
     """``{{ order.assigned_to|person }}`` → the person's name."""
@@ -68,9 +81,13 @@ def staff_subnav(context):
 
     Dashboard and Orders for every staff role; Deliveries too (a logistics person sees
     their own, order admins and finance pick a person: ``staff.views.DeliveryListView``);
-    the Django admin for ``is_staff`` users, as the admin site itself requires.
+    Cash for finance and order admins, COD settlements for finance
+    (``staff.views.cash``, ``staff.views.settlements``); the Django admin for
+    ``is_staff`` users, as the admin site itself requires.
     """
     from orders import selectors
+    from orders.models import FINANCE
+    from staff.views.cash import may_view_cash
 
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -78,5 +95,9 @@ def staff_subnav(context):
     return {
         "nav": context.get("nav", ""),
         "show_deliveries": bool(roles),
+        "show_cash": bool(roles) and may_view_cash(user),
+        # By role, not ``has_perm``: the menu is on every page and must not cost the
+        # permission queries (the pages themselves check ``services.may_ever``).
+        "show_settlements": FINANCE in roles,
         "show_admin": bool(user is not None and user.is_active and user.is_staff),
     }

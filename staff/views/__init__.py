@@ -23,8 +23,17 @@ One module per business step; this package re-exports every view and helper, so
 - ``actions.cancellation``: cancel;
 - ``actions.dispatch``: allocate, ship;
 - ``actions.payments``: payment, refund, void;
+- ``actions.delivery``: a delivery attempt, the delivery, a return;
 - ``deliveries``: a logistics person's deliveries (``DeliveryListView``);
-- ``printing``: the printable order sheet (``OrderPrintView``).
+- ``cash``: couriers' cash in hand and remittances (``CashView``, ``RemittanceView``);
+- ``settlements``: a carrier's COD settlement file (``SettlementUploadView``,
+  ``SettlementPreviewView``).
+- ``deliveries``: the courier's day (``DeliveryListView``, ``RunSheetView``,
+  ``PickingListView``);
+- ``bulk``: the order list's bulk actions (``BulkAllocateView``);
+- ``selection``: several orders named by ``?order=`` (at most ``MAX_ORDERS``);
+- ``printing``: the printable order sheet (``OrderPrintView``), several at once
+  (``OrderSheetsPrintView``).
 """
 
 from staff.views._base import (
@@ -42,10 +51,13 @@ from staff.views.actions.confirmation import (
     OrderConfirmView,
     OrderInvalidateView,
 )
+from staff.views.actions.delivery import OrderAttemptView, OrderDeliverView, OrderReturnView
 from staff.views.actions.dispatch import OrderAllocateView, OrderShipView
 from staff.views.actions.payments import OrderPaymentView, OrderRefundView, PaymentVoidView
+from staff.views.bulk import BulkAllocateView
+from staff.views.cash import CashView, RemittanceView
 from staff.views.dashboard import DashboardView
-from staff.views.deliveries import DeliveryListView
+from staff.views.deliveries import DeliveryListView, PickingListView, RunSheetView
 from staff.views.export import FORMULA_START, OrderExportView
 from staff.views.order_detail import (
     BOX_ACTIONS,
@@ -54,7 +66,8 @@ from staff.views.order_detail import (
     detail_context,
 )
 from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
-from staff.views.printing import OrderPrintView
+from staff.views.printing import OrderPrintView, OrderSheetsPrintView
+from staff.views.settlements import SettlementPreviewView, SettlementUploadView
 
 __all__ = [
     "BOX_ACTIONS",
@@ -62,13 +75,17 @@ __all__ = [
     "FORMULA_START",
     "PAGE_SIZE",
     "STALE_SESSION_KEY",
+    "CashView",
+    "BulkAllocateView",
     "DashboardView",
     "DeliveryListView",
     "OrderActionView",
     "OrderAllocateView",
+    "OrderAttemptView",
     "OrderCallView",
     "OrderCancelView",
     "OrderConfirmView",
+    "OrderDeliverView",
     "OrderDetailView",
     "OrderExportView",
     "OrderInvalidateView",
@@ -77,8 +94,15 @@ __all__ = [
     "OrderPaymentView",
     "OrderPrintView",
     "OrderRefundView",
+    "OrderReturnView",
+    "OrderSheetsPrintView",
     "OrderShipView",
     "PaymentVoidView",
+    "RemittanceView",
+    "SettlementPreviewView",
+    "SettlementUploadView",
+    "PickingListView",
+    "RunSheetView",
     "StaffRequiredMixin",
     "detail_context",
     "detail_url",

@@ -1,10 +1,13 @@
 """The order page: lines, money, ledger, timeline and the forms of the actions allowed now."""
 
+from decimal import Decimal
+
 from django.shortcuts import render
 from django.views import View
 
 from orders import selectors, services
 from orders.exceptions import OrderError
+from orders.models import DeliveryOutcome, OrderEvent
 from staff import forms as staff_forms
 from staff.timeline import describe_changes, timeline
 from staff.views._base import STALE_SESSION_KEY, StaffRequiredMixin, order_for_staff
@@ -13,7 +16,19 @@ from staff.views._base import STALE_SESSION_KEY, StaffRequiredMixin, order_for_s
 EXPLAINED_REFUSALS = ("unpaid", "money_held")
 # Actions offered in the order page's "What you can do now" box (voiding sits in the ledger).
 BOX_ACTIONS = frozenset(
-    {"confirm", "allocate", "ship", "payment", "refund", "call", "invalidate", "cancel"}
+    {
+        "confirm",
+        "allocate",
+        "ship",
+        "attempt",
+        "deliver",
+        "payment",
+        "refund",
+        "call",
+        "invalidate",
+        "cancel",
+        "return",
+    }
 )
 
 
@@ -29,6 +44,33 @@ def _explained_refusals(user, order, allowed):
             if exc.code in EXPLAINED_REFUSALS:
                 notices.append(exc.message)
     return notices
+
+
+def delivery_facts(order, events):
+    """What happened at the door, from the order's ``events`` (already fetched, oldest
+    first): ``attempts`` (count), ``last_outcome`` (the last attempt's outcome label) and
+    ``cash`` — for a delivery with cash taken: ``due``, ``collected``, ``difference``
+    (``Decimal``; ``difference`` = collected - due), ``short`` and ``over`` (``Decimal``
+    >= 0), read from the DELIVERED event's data (nothing is worked out again here).
+    """
+    attempts, last_outcome, cash = 0, "", None
+    for event in events:
+        if event.kind == OrderEvent.Kind.DELIVERY_ATTEMPTED:
+            attempts += 1
+            outcome = (event.data or {}).get("outcome", "")
+            last_outcome = dict(DeliveryOutcome.choices).get(outcome, outcome)
+        elif event.kind == OrderEvent.Kind.DELIVERED and "collected" in (event.data or {}):
+            due = Decimal(event.data["due"])
+            collected = Decimal(event.data["collected"])
+            difference = Decimal(event.data.get("difference", collected - due))
+            cash = {
+                "due": due,
+                "collected": collected,
+                "difference": difference,
+                "short": -difference if difference < 0 else Decimal("0.00"),
+                "over": difference if difference > 0 else Decimal("0.00"),
+            }
+    return {"attempts": attempts, "last_outcome": last_outcome, "cash": cash}
 
 
 def detail_context(request, order, bound=None):
@@ -54,12 +96,15 @@ def detail_context(request, order, bound=None):
         "ship": lambda: staff_forms.ShipForm(order=order),
         "payment": lambda: staff_forms.PaymentForm(order=order, balance_due=position.due),
         "refund": lambda: staff_forms.RefundForm(order=order, net_received=net),
+        "attempt": lambda: staff_forms.DeliveryAttemptForm(order=order),
+        "deliver": lambda: staff_forms.DeliverForm(order=order),
     }
     action_forms = {
         action: bound.get(action) or make()
         for action, make in form_makers.items()
         if action in allowed
     }
+    events = list(selectors.staff_timeline(order))
     return {
         "order": order,
         "lines": list(order.lines.all()),
@@ -68,6 +113,7 @@ def detail_context(request, order, bound=None):
             "paid": totals.paid,
             "refunded": totals.refunded,
             "credit_noted": totals.credit_noted,
+            "money_back": totals.refunded - totals.credit_noted,
             "owed": position.owed,
             "net": position.net,
             "balance_due": position.due,
@@ -78,7 +124,8 @@ def detail_context(request, order, bound=None):
         "can_void": "void" in allowed,
         "box_actions": allowed & BOX_ACTIONS,
         "notices": _explained_refusals(user, order, allowed),
-        "timeline": timeline(order, selectors.staff_timeline(order)),
+        "timeline": timeline(order, events),
+        "delivery": delivery_facts(order, events),
         "stale": (
             {
                 "seen_version": stale.get("seen_version"),

@@ -6,11 +6,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
-from orders import selectors
+from orders import selectors, services
 from orders.models import Status
 from staff import views as staff_views
 from staff.filters import SORTABLE_COLUMNS, OrderFilter
 from staff.views._base import StaffRequiredMixin, _query_string, staff_orders
+from staff.views.selection import MAX_ORDERS
 
 # Rows per page. The list reads it as ``staff.views.PAGE_SIZE`` (re-exported by the
 # package), the name bench/pages.py sets to count the queries at other page sizes.
@@ -49,7 +50,11 @@ class OrderPaginator(Paginator):
 
 
 class OrderListView(StaffRequiredMixin, TemplateView):
-    """Every order the user may see: status tabs, filters, search, sort, 50 per page."""
+    """Every order the user may see: status tabs, filters, search, sort, 50 per page.
+
+    Rows can be ticked for the bulk actions: allocate to one courier (roles that may
+    allocate, ``services.may_ever``), print their sheets, a run sheet, a picking list.
+    """
 
     template_name = "staff/order_list.html"
     nav = "orders"
@@ -118,7 +123,13 @@ class OrderListView(StaffRequiredMixin, TemplateView):
             queue_label = dict(filterset.filters["queue"].field.choices).get(
                 filterset.form.cleaned_data["queue"], ""
             )
+        may_allocate = services.may_ever(request.user, "allocate")
         context.update(
+            bulk={
+                "may_allocate": may_allocate,
+                "couriers": list(services.logistics_staff()) if may_allocate else [],
+                "max": MAX_ORDERS,
+            },
             filterset=filterset,
             form=filterset.form,
             page_obj=page,
@@ -130,6 +141,8 @@ class OrderListView(StaffRequiredMixin, TemplateView):
             all_orders_url="?sort=-placed_at",
             filtered=any(v for k, v in params.items() if k not in ("page", "sort")),
             export_url=reverse("staff:order-export") + _query_string(params, page=None),
+            export_xlsx_url=reverse("staff:order-export")
+            + _query_string(params, page=None, format="xlsx"),
             page_links={
                 "first": _query_string(params, page=1),
                 "previous": _query_string(params, page=page.previous_page_number())

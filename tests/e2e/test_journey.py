@@ -277,6 +277,7 @@ def test_bank_transfer_order_from_sign_up_to_shipment(actor, screenshot):
     # Logistics ships with a waybill.
     courier.click(courier.page.get_by_role("link", name="Deliveries", exact=True))
     card = delivery_card(courier.page, number)
+    card.get_by_text("Hand to a carrier instead").click()  # the one-tap default is own staff
     card.get_by_label("Carrier").fill("SF Express")
     card.get_by_label("Waybill number").fill("SF1234567890")
     screenshot(courier.page, "10-deliveries")
@@ -285,7 +286,7 @@ def test_bank_transfer_order_from_sign_up_to_shipment(actor, screenshot):
         f"Shipment of order {number} recorded: SF Express, waybill SF1234567890."
     )
     expect(courier.page.get_by_role("heading", level=1)).to_have_text("My deliveries")
-    expect(courier.page.locator("table")).to_contain_text("SF1234567890")
+    expect(delivery_card(courier.page, number)).to_contain_text("SF Express SF1234567890")
 
     # The admin's view: the whole timeline, then the print sheet.
     admin.goto(f"/staff/orders/{number}/")
@@ -418,14 +419,15 @@ def test_cash_on_delivery_invalid_and_member_cancelled_orders(actor, screenshot)
     courier.goto("/staff/deliveries/")
     card = delivery_card(courier.page, cod_number)
     expect(card).to_contain_text(f"Collect on delivery {money(cod.total)}")
-    card.get_by_label("Carrier").fill("Own delivery staff")
-    card.get_by_label("Waybill number").fill("HM-0002")
-    courier.click(card.get_by_role("button", name="Record shipment"))
+    courier.click(card.get_by_role("button", name="Leave with own courier"))
     expect(courier.page.locator("ul.messages")).to_contain_text(
         f"Shipment of order {cod_number} recorded"
     )
-    # Shipped unpaid: the whole amount is still to collect.
-    expect(courier.page.locator("table tr", has_text=cod_number)).to_contain_text(money(cod.total))
+    # Shipped unpaid: the whole amount is still to collect, by the courier at the door.
+    expect(delivery_card(courier.page, cod_number)).to_contain_text(
+        f"Collect on delivery {money(cod.total)}"
+    )
+    expect(delivery_card(courier.page, cod_number)).to_contain_text("0 attempts so far")
 
     # Finance collects the cash from the courier's receipt.
     finance = actor("finance")
@@ -471,7 +473,8 @@ def test_cash_on_delivery_invalid_and_member_cancelled_orders(actor, screenshot)
         "cod",
         staff["finance"],
     )
-    assert Order.objects.get(number=cod_number).tracking_number == "HM-0002"
+    shipped = Order.objects.get(number=cod_number)
+    assert (shipped.carrier, shipped.tracking_number) == (Order.OWN_DELIVERY_STAFF, "")
     simple.refresh_from_db()
     variation.refresh_from_db()
     # 20 - 1 shipped (the invalid order's unit came back); the cancelled variation came back.

@@ -102,6 +102,30 @@ def test_twelve_members_three_units_exactly_three_orders():
     assert {o.customer_id for o in Order.objects.all()} == {w.customer_id for w in winners}
 
 
+def test_variations_sharing_their_parents_stock_never_oversell_it():
+    """WooCommerce "Stock = parent" (issue 13): red and blue draw on the shirt's 3 units."""
+    shirt = ProductFactory(sku="SHIRT", price=None, stock=3, is_variable=True)
+    red, blue = (
+        ProductFactory(sku=sku, parent=shirt, stock=None, stock_from_parent=True)
+        for sku in ("SHIRT-RED", "SHIRT-BLUE")
+    )
+    members = [UserFactory(username=f"shirt{i}") for i in range(8)]
+
+    outcomes = run_together(
+        *[lambda m=m, i=i: place(m, [((red, blue)[i % 2], 1)]) for i, m in enumerate(members)]
+    )
+
+    assert len([o for o in outcomes if o.ok]) == 3
+    assert error_names(outcomes) == ["InsufficientStock"] * 5
+    assert stock_of(shirt) == 0
+    assert (stock_of(red), stock_of(blue)) == (None, None)
+    assert OrderLine.objects.count() == 3
+    assert set(OrderLine.objects.values_list("reserved_quantity", flat=True)) == {1}
+    for order in Order.objects.all():
+        services.cancel_order(order.customer, order, reason="")
+    assert stock_of(shirt) == 3  # every unit back on the parent, exactly once
+
+
 def test_checkout_waits_for_the_one_holding_the_last_unit(pause):
     product = ProductFactory(sku="LAST-1", stock=1)
     first, second = UserFactory(username="first"), UserFactory(username="second")

@@ -339,16 +339,22 @@ class TestBadInput:
         out, err, error = run_import(path)
 
         assert error is not None and error.returncode == 1
-        assert "4 row(s) rejected" in str(error)
+        assert "3 row(s) rejected" in str(error)
         assert err.splitlines() == [
-            "rejected line 4: no SKU",
+            "rejected line 4: no SKU and no ID",
             "rejected line 5 (SKU BAD-PRICE): unparseable regular price 'abc'",
-            "rejected line 6 (SKU BAD-STOCK): negative stock -3",
             "rejected line 7 (SKU ORPHAN): unknown parent NO-SUCH",
         ]
         assert "skipped line 10 (SKU SET): grouped product" in out
-        assert "created 4, updated 0, skipped 1, rejected 4" in out
+        # Oversold in the source shop: imported as 0, and the report says so.
+        assert (
+            "warning line 6 (SKU BAD-STOCK): stock -3: oversold by 3 in the source shop; "
+            "imported as 0"
+        ) in out
+        assert Product.objects.get(sku="BAD-STOCK").stock == 0
+        assert "created 5, updated 0, skipped 1, rejected 3" in out
         assert sorted(Product.objects.values_list("sku", flat=True)) == [
+            "BAD-STOCK",
             "GOOD-1",
             "GOOD-2",
             "SHIRT",
@@ -387,7 +393,7 @@ class TestBadInput:
         ]
         assert list(Product.objects.values_list("sku", flat=True)) == ["GOODS"]
 
-    def test_duplicate_sku_and_bad_dates(self, write_csv):
+    def test_same_sku_twice_the_later_row_updates_and_bad_dates(self, write_csv):
         path = write_csv(
             [
                 {"SKU": "A", "Name": "A", "Regular price": "1"},
@@ -404,15 +410,22 @@ class TestBadInput:
             ]
         )
 
-        _out, err, error = run_import(path)
+        out, err, error = run_import(path)
 
         assert error is not None
         assert err.splitlines() == [
-            "rejected line 3 (SKU A): duplicate SKU (also on line 2)",
-            "rejected line 4 (SKU B): unparseable sale end date 'soon' (expected YYYY-MM-DD)",
+            "rejected line 4 (SKU B): unparseable sale end date 'soon' "
+            "(expected YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS])",
             "rejected line 5 (SKU C): the sale ends before it starts",
         ]
-        assert Product.objects.get().price == Decimal("1.00")
+        # As in WooCommerce, a second row for the same SKU updates the product.
+        assert (
+            "warning line 3 (SKU A): the same product as line 2: this later row updates it" in out
+        )
+        assert (Product.objects.get().name, Product.objects.get().price) == (
+            "A again",
+            Decimal("2.00"),
+        )
 
     def test_bom_column_order_and_escaped_cells(self, write_csv):
         header = ["Regular price", "Categories", "Name", "In stock?", "SKU", "Stock", "Type"]
@@ -498,7 +511,8 @@ class TestBadInput:
         _out, _err, error = run_import(path)
 
         assert error is not None
-        assert "missing column(s) SKU, Name" in str(error)
+        assert "not a WooCommerce product export: no SKU or ID column" in str(error)
+        assert "(the header reads: Order, Total)" in str(error)
         assert Product.objects.count() == 0
 
     def test_missing_file(self, tmp_path):

@@ -24,7 +24,18 @@ def order(db):
 
 
 @pytest.mark.parametrize(
-    "kind", ["placed", "confirmed", "invalidated", "cancelled", "shipped", "paid"]
+    "kind",
+    [
+        "placed",
+        "confirmed",
+        "invalidated",
+        "cancelled",
+        "shipped",
+        "paid",
+        "delivery_attempted",
+        "delivered",
+        "returned",
+    ],
 )
 def test_every_mail_renders_plain_text_and_escaped_html(order, kind):
     order.carrier, order.tracking_number = "SF & Co", "WB<1>"

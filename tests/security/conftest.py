@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from mall.models import Address, Category, Product, Profile
-from orders.models import Order, OrderEvent, Payment
+from orders.models import CodCollection, Order, OrderEvent, Payment, Remittance
 from tests import factories
 from tests.staff.helpers import allocate, confirm, place
 
@@ -81,6 +81,8 @@ def database_state():
         "payments": sorted(Payment.objects.values_list("pk", "amount", "voided_at")),
         "stock": sorted(Product.objects.values_list("pk", "stock")),
         "products": Product.objects.count(),
+        "collections": sorted(CodCollection.objects.values_list("pk", "remittance_id")),
+        "remittances": Remittance.objects.count(),
         "addresses": sorted(Address.objects.values_list("pk", "user", "is_default", "city")),
         "profiles": sorted(Profile.objects.values_list("user", "phone", "language")),
         "passwords": sorted(get_user_model().objects.values_list("pk", "password", "email")),

@@ -291,13 +291,18 @@ def assert_one_whole(before, after):
         assert kind == OrderEvent.Kind.PLACED and version == 1
     else:
         assert (previous["status"], previous["payment_status"]) == (from_status, from_pay)
-        bump = 0 if kind == OrderEvent.Kind.CALL_LOGGED else 1
+        # A logged call and a delivery attempt are events without a version bump.
+        quiet = (OrderEvent.Kind.CALL_LOGGED, OrderEvent.Kind.DELIVERY_ATTEMPTED)
+        bump = 0 if kind in quiet else 1
         assert order["version"] == previous["version"] + bump, kind
         if kind == OrderEvent.Kind.CALL_LOGGED:
             assert order == previous
+        if kind == OrderEvent.Kind.DELIVERY_ATTEMPTED:
+            moved = {key for key in order if order[key] != previous[key]}
+            assert moved <= {"next_attempt_on", "updated_at"}, moved
 
 
-RELEASED = (Status.INVALID, Status.CANCELLED)
+RELEASED = (Status.INVALID, Status.CANCELLED, Status.RETURNED)
 
 
 def reserved_stock():
@@ -309,11 +314,30 @@ def reserved_stock():
     return held
 
 
+def written_off_stock():
+    """Units written off by returns (``RETURNED`` events' ``written_off``), per product id."""
+    products = {
+        (order_id, sku): product_id
+        for order_id, sku, product_id in OrderLine.objects.values_list(
+            "order_id", "sku", "product_id"
+        )
+    }
+    gone = {}
+    returns = OrderEvent.objects.filter(kind=OrderEvent.Kind.RETURNED)
+    for order_id, data in returns.values_list("order_id", "data"):
+        for sku, units in ((data or {}).get("written_off") or {}).items():
+            product_id = products.get((order_id, sku))
+            gone[product_id] = gone.get(product_id, 0) + units
+    return gone
+
+
 def stock_ledger():
-    """``{product id: stock + units reserved}`` for tracked products: constant over time."""
+    """``{product id: stock + units reserved + units written off}`` for tracked products:
+    constant over time."""
     held = reserved_stock()
+    gone = written_off_stock()
     return {
-        pk: stock + held.get(pk, 0)
+        pk: stock + held.get(pk, 0) + gone.get(pk, 0)
         for pk, stock in Product.objects.filter(stock__isnull=False).values_list("pk", "stock")
     }
 

@@ -99,6 +99,14 @@ ACCESS = {
     "staff/orders/": {"get": STAFF_PAGE},
     "staff/orders/export/": {"get": STAFF_PAGE},
     "staff/deliveries/": {"get": STAFF_PAGE},
+    "staff/deliveries/run-sheet/": {"get": STAFF_PAGE},
+    "staff/deliveries/picking-list/": {"get": STAFF_PAGE},
+    "staff/orders/print/": {"get": STAFF_PAGE},
+    # Bulk allocation: order admins only; an empty form is refused with a message.
+    "staff/orders/bulk/allocate/": {
+        "get": row(LOGIN, 403, 403, 405, 403, 403, 405),
+        "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
+    },
     "staff/orders/<str:number>/": {"get": STAFF_PAGE},
     "staff/orders/<str:number>/print/": {"get": STAFF_PAGE},
     # back office: one POST endpoint per action. 403: the role may never take it;
@@ -138,6 +146,33 @@ ACCESS = {
     "staff/orders/<str:number>/call/": {
         "get": row(LOGIN, 403, 403, 405, 403, 403, 405),
         "post": row(LOGIN, 403, 403, 200, 403, 403, 200),
+    },
+    # After shipping (the allocated order has not shipped: refused with a message).
+    "staff/orders/<str:number>/attempt/": {
+        "get": row(LOGIN, 403, 403, 405, 403, 405, 405),
+        "post": row(LOGIN, 403, 403, 302, 403, 302, 302),
+    },
+    "staff/orders/<str:number>/deliver/": {
+        "get": row(LOGIN, 403, 403, 405, 403, 405, 405),
+        "post": row(LOGIN, 403, 403, 302, 403, 302, 302),
+    },
+    "staff/orders/<str:number>/return/": {
+        "get": row(LOGIN, 403, 403, 302, 403, 403, 302),  # confirmation page: refused now
+        "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
+    },
+    # finance's cash pages (order admins may look at the cash, only finance records)
+    "staff/cash/": {"get": row(LOGIN, 403, 403, 200, 200, 403, 200)},
+    "staff/cash/remit/<int:courier_id>/": {
+        "get": row(LOGIN, 403, 403, 403, 200, 403, 200),
+        "post": row(LOGIN, 403, 403, 403, 200, 403, 200),  # nothing ticked: the form again
+    },
+    "staff/cod-settlements/": {
+        "get": row(LOGIN, 403, 403, 403, 200, 403, 200),
+        "post": row(LOGIN, 403, 403, 403, 200, 403, 200),  # no file: the form with errors
+    },
+    "staff/cod-settlements/<str:token>/": {
+        "get": row(LOGIN, 403, 403, 403, 302, 403, 302),  # unknown token: "expired"
+        "post": row(LOGIN, 403, 403, 403, 302, 403, 302),
     },
     # The Django admin, as a whole: see test_admin_namespace.
     ADMIN: {},
@@ -275,7 +310,14 @@ def test_logistics_sees_only_the_orders_allocated_to_them(world):
         got = client.get(path).status_code
         posted = client.post(path, {"carrier": "X", "tracking_number": "1"}).status_code
         # A role that may never take an action is told so (403) before the order is looked up.
-        expected = 404 if name in ("order-detail", "order-print", "order-ship") else 403
+        mine_to_take = (
+            "order-detail",
+            "order-print",
+            "order-ship",
+            "order-attempt",
+            "order-deliver",
+        )
+        expected = 404 if name in mine_to_take else 403
         if name in ("order-detail", "order-print"):
             ok = got == expected and posted == 405
         else:  # POST endpoints: a GET may be refused as a method first

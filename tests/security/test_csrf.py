@@ -8,13 +8,18 @@ token and not from a wrong body.
 """
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from orders.models import Order, Payment, Status
+from orders import services
+from orders.cod_settlement import read_settlement_file
+from orders.models import Order, Payment, Remittance, Status
+from staff.views.settlements import SESSION_KEY as SETTLEMENT_SESSION_KEY
 from tests import factories
 from tests.security.conftest import database_state
 from tests.security.urlconf import fill, walk
@@ -251,8 +256,117 @@ STAFF_CASES = {
 }
 
 
+def _shipped(world):
+    order = world_allocated(world)
+    return services.ship_order(world.users["order_admin"], order, carrier=Order.OWN_DELIVERY_STAFF)
+
+
+STAFF_CASES.update(
+    {
+        "attempt": _staff_case(
+            "attempt",
+            "logistics",
+            _shipped,
+            {"outcome": "not_home", "note": "Rang twice."},
+            lambda o: o.events.filter(kind="delivery_attempted").count() == 1,
+        ),
+        "deliver": _staff_case(
+            "deliver",
+            "logistics",
+            _shipped,
+            {"collected_amount": "100.00", "received_by": "Li Wei"},
+            lambda o: o.status == Status.DELIVERED,
+        ),
+        "return": _staff_case(
+            "return",
+            "order_admin",
+            _shipped,
+            {"reason": "Refused at the door.", "restock_choice": "all"},
+            lambda o: o.status == Status.RETURNED,
+        ),
+    }
+)
+
+
 def world_allocated(world):
     return allocate(_confirmed(world), world.users["order_admin"], world.users["logistics"])
+
+
+class RewindingUpload(SimpleUploadedFile):
+    """An uploaded file the test client can send twice (it reads from the start each time)."""
+
+    def read(self, *args):
+        self.seek(0)
+        return super().read(*args)
+
+
+SETTLEMENT_CSV = "运单号,代收金额,状态,日期\nSF-CSRF-1,60.00,已签收,\n".encode()
+
+
+def _shipped_by_sf(world):
+    """An order of 60.00 (one mug and shipping) out with SF Express, waybill SF-CSRF-1."""
+    order = _confirmed(world)
+    assert order.total == Decimal("60.00")
+    admin = world.users["order_admin"]
+    order = services.allocate_order(admin, order, assignee=world.users["logistics"])
+    return services.ship_order(admin, order, carrier="SF Express", tracking_number="SF-CSRF-1")
+
+
+def case_remit(world):
+    courier = world.users["logistics"]
+    admin = world.users["order_admin"]
+    order = services.allocate_order(admin, _confirmed(world), assignee=courier)
+    order = services.ship_order(admin, order, carrier=Order.OWN_DELIVERY_STAFF)
+    order = services.record_delivery(admin, order, collected_amount=order.money_position().due)
+    body = {"collections": [order.cod_collection.pk], "counted": str(order.cod_collection.amount)}
+
+    def check(client):
+        return Remittance.objects.filter(courier=courier).count() == 1
+
+    return world.users["finance"], f"/staff/cash/remit/{courier.pk}/", body, check
+
+
+def case_settlement_upload(world):
+    _shipped_by_sf(world)
+    body = {"carrier": "SF Express", "file": RewindingUpload("sf.csv", SETTLEMENT_CSV)}
+
+    def check(client):
+        return bool(client.session.get(SETTLEMENT_SESSION_KEY))
+
+    return world.users["finance"], "/staff/cod-settlements/", body, check
+
+
+def case_settlement_apply(world):
+    order = _shipped_by_sf(world)
+
+    def prepare(client, token):
+        session = client.session
+        rows = read_settlement_file(SETTLEMENT_CSV, "sf.csv")
+        session[SETTLEMENT_SESSION_KEY] = {
+            "csrf-case": {
+                "carrier": "SF Express",
+                "filename": "sf.csv",
+                "rows": [row.as_dict() for row in rows],
+            }
+        }
+        session.save()
+        return {}
+
+    def check(client):
+        return reload(order).status == Status.DELIVERED
+
+    return world.users["finance"], "/staff/cod-settlements/csrf-case/", prepare, check
+
+
+def case_bulk_allocate(world):
+    """Allocate two confirmed orders at once (the order list's bulk action)."""
+    orders = [_confirmed(world), _confirmed(world)]
+    body = {"order": [o.number for o in orders], "assignee": world.users["logistics"].pk}
+
+    def check(client):
+        return all(reload(o).status == Status.ALLOCATED for o in orders)
+
+    return world.users["order_admin"], "/staff/orders/bulk/allocate/", body, check
 
 
 FORM_CASES = {
@@ -265,6 +379,10 @@ FORM_CASES = {
     "member-edit": case_member_edit,
     "member-cancel": case_member_cancel,
     **{f"staff-{name}": case for name, case in STAFF_CASES.items()},
+    "staff-remit": case_remit,
+    "staff-settlement-upload": case_settlement_upload,
+    "staff-settlement-apply": case_settlement_apply,
+    "staff-bulk-allocate": case_bulk_allocate,
 }
 
 

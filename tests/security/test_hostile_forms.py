@@ -18,6 +18,7 @@ orders. The quantity and amount bounds (``MALL_MAX_LINE_QUANTITY``,
 ``MALL_MAX_PAYMENT_AMOUNT``) are checked at the edge at the end of the file.
 """
 
+import datetime
 import re
 from decimal import Decimal
 
@@ -50,7 +51,7 @@ from tests.security.hostile import (
     stock_ledger,
     value,
 )
-from tests.staff.helpers import confirm, pay, place, reload
+from tests.staff.helpers import allocate, confirm, pay, place, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,16 @@ def shop(world):
     world.paid = reload(world.paid)
     world.other_paid = confirm(place(world.users["other_member"]), admin)
     pay(world.other_paid, world.users["finance"], reference="OTHER-1")
+    # Out for delivery with our own courier (the logistics user), cash on delivery 60.00.
+    world.shipped = services.ship_order(
+        admin,
+        allocate(
+            confirm(place(member, lines=[(world.product, 1)]), admin),
+            admin,
+            world.users["logistics"],
+        ),
+        carrier=Order.OWN_DELIVERY_STAFF,
+    )
     return world
 
 
@@ -305,6 +316,38 @@ ACTIONS = {
         lambda s, o: [str(p.pk) for p in Payment.objects.all()],
     ),
     "call": ("order_admin", "submitted", lambda s, o: {"outcome": "no_answer", "note": ""}, None),
+    "attempt": (
+        "logistics",
+        "shipped",
+        lambda s, o: {"outcome": "not_home", "note": "", "next_attempt_on": ""},
+        lambda s, o: [
+            "other",
+            "refused",
+            timezone.localdate().isoformat(),
+            (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),
+            "9999-12-31",
+        ],
+    ),
+    "deliver": (
+        "logistics",
+        "shipped",
+        lambda s, o: {
+            "collected_amount": str(o.money_position().due),
+            "received_by": "Li Wei",
+            "note": "",
+        },
+        lambda s, o: ["0", "0.00", "-0.01", str(o.money_position().due + Decimal("0.01"))],
+    ),
+    "return": (
+        "order_admin",
+        "shipped",
+        lambda s, o: {
+            "reason": "Refused at the door.",
+            "restock_choice": "some",
+            f"units-{o.lines.get().pk}": "1",
+        },
+        lambda s, o: ["all", "none", "some", "0", "1", "2", str(o.lines.get().pk)],
+    ),
 }
 
 
@@ -325,6 +368,53 @@ def test_staff_action(shop, action, data):
         if after != before:
             event_orders = {e[0] for pk, e in after["events"].items() if pk not in before["events"]}
             assert event_orders == {order.pk}
+
+
+# --- the back office: bulk allocation from the order list ----------------------------------------
+
+
+@given(data=st.data())
+@example(data=None)  # replaced below by the valid post itself
+def test_staff_bulk_allocate(shop, data):
+    """Hostile posts to the bulk allocation: never a 500, a redirect on the site with one
+    message, and each order it changed changed alone with its one allocation event."""
+    numbers = [o.number for o in (shop.confirmed, shop.submitted, shop.allocated, shop.paid)]
+    valid = {
+        "order": [shop.confirmed.number, shop.paid.number],
+        "assignee": str(shop.users["logistics"].pk),
+        "next": "",
+    }
+    one_number = st.one_of(value(), st.sampled_from(numbers))
+    extra = st.one_of(
+        one_number,
+        st.lists(one_number, min_size=2, max_size=5),
+        st.sampled_from([str(u.pk) for u in shop.users.values() if u is not None]),
+    )
+    changes = {} if data is None else data.draw(mutations(list(valid), extra=extra))
+    with rolled_back():
+        client = shop.client("order_admin", HTTP_ACCEPT_LANGUAGE="en")
+        ledger = stock_ledger()
+        before = snapshot()
+        fresh_messages(client)
+        response = client.post("/staff/orders/bulk/allocate/", apply(valid, changes))
+        assert response.status_code == 302
+        assert_local_redirect(response)
+        after = snapshot()
+        assert_invariants(ledger)
+        new_events = [e for pk, e in after["events"].items() if pk not in before["events"]]
+        changed_orders = {
+            pk for pk, row in after["orders"].items() if before["orders"].get(pk) != row
+        }
+        assert sorted(e[0] for e in new_events) == sorted(changed_orders)
+        assert {e[1] for e in new_events} <= {"allocated", "reallocated"}
+        assert all(after["orders"][pk]["status"] == Status.ALLOCATED for pk in changed_orders)
+        assert after["payments"] == before["payments"] and after["stock"] == before["stock"]
+        messages, _errors = feedback(response)
+        assert len(messages) == 1, messages
+        level = messages[0][0]
+        assert level == "error" if not changed_orders else level in ("success", "warning")
+        if data is None:
+            assert messages[0][0] == "success" and len(changed_orders) == 2
 
 
 # --- the back office: list and export query strings -------------------------------------------

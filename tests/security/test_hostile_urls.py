@@ -20,7 +20,18 @@ pytestmark = pytest.mark.django_db
 
 ROUTES = sorted(route for namespace, _name, route in walk() if rule_key(namespace, route) != ADMIN)
 PARAMETERS = ["<str:number>", "<str:slug>"]
-QUERY_KEYS = ["page", "q", "next", "payment", "courier", "sort", "status", "language"]
+QUERY_KEYS = [
+    "page",
+    "q",
+    "next",
+    "payment",
+    "courier",
+    "sort",
+    "status",
+    "language",
+    "order",
+    "date",
+]
 
 
 @settings(max_examples=80)  # one request per example: cheap, and there are many routes
@@ -47,3 +58,46 @@ def test_hostile_urls_never_fail(world, route, parameter, query, role):
         response = client.get(path)
         assert response.status_code in (200, 302, 400, 403, 404, 405), response.status_code
         assert database_state() == before
+
+
+# The courier's pages take a list of order numbers (``?order=…&order=…``) and a day.
+SELECTION_PAGES = [
+    "/staff/deliveries/run-sheet/",
+    "/staff/deliveries/picking-list/",
+    "/staff/orders/print/",
+    "/staff/deliveries/",
+]
+
+
+@given(
+    page=st.sampled_from(SELECTION_PAGES),
+    numbers=st.lists(value(), max_size=4),
+    many=st.sampled_from([0, 199, 200, 201, 1000]),
+    extra=st.dictionaries(st.sampled_from(["courier", "date"]), value(), max_size=2),
+    role=st.sampled_from(["order_admin", "finance", "logistics"]),
+)
+@example(page="/staff/deliveries/run-sheet/", numbers=["\x00"], many=0, extra={}, role="logistics")
+@example(
+    page="/staff/orders/print/",
+    numbers=[],
+    many=201,
+    extra={"date": "0000-00-00"},
+    role="order_admin",
+)
+def test_order_selection_pages_never_fail(world, page, numbers, many, extra, role):
+    """Hostile order numbers (and too many of them), couriers and days: 200, nothing changed,
+    and a selection over 200 orders shows none of them."""
+    query = [("order", n) for n in numbers] + [("order", f"N{i:07d}") for i in range(many)]
+    query += [(key, v) for key, v in extra.items()]
+    if many > 200 and page != "/staff/deliveries/":
+        query.append(("order", world.allocated.number))
+    with rolled_back():
+        client = world.client(role, HTTP_ACCEPT_LANGUAGE="en")
+        before = database_state()
+        answer = client.get(page + "?" + urlencode(query))
+        assert answer.status_code == 200, answer.status_code
+        assert database_state() == before
+        if many > 200 and page != "/staff/deliveries/":
+            html = answer.content.decode()
+            assert "Choose at most 200 orders at a time." in html
+            assert world.allocated.number not in html

@@ -62,7 +62,10 @@ def fill(namespace, name, route, world):
         "url": "no-such-page/",
         "address_id": world.address.pk,
         "uidb64": "MQ",
-        "token": "bad-token",
+        # Finance's cash pages: the logistics user (a courier, holding no cash), and a
+        # settlement preview token that was never issued.
+        "courier_id": world.users["logistics"].pk,
+        "token": "no-such-token",
     }
     if "content_type_id" in route:
         values["object_id"] = world.product.pk

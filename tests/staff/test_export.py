@@ -2,15 +2,18 @@
 one row per order, money as plain decimals."""
 
 import csv
+import datetime
 import io
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from orders.models import PaymentMethod
 from tests.factories import ADDRESS, ProductFactory
 from tests.staff.helpers import allocate, confirm, pay, place
+from tests.staff.helpers import reload as reload_order
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +92,105 @@ def test_export_neutralises_spreadsheet_formulas(login, admin_user, member):
     assert rows[0]["Order number"] == order.number
     assert rows[0]["Recipient"] == "'=HYPERLINK(1)"
     assert rows[0]["Address"] == "'@SUM(A1)"
+
+
+# --------------------------------------------------------------------------- XLSX (issue 13)
+
+
+def download_xlsx(client, params=None):
+    from openpyxl import load_workbook
+
+    response = client.get(EXPORT, {**(params or {}), "format": "xlsx"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert response["Content-Disposition"].startswith('attachment; filename="orders-')
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    return load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_xlsx_keeps_phone_postcode_and_waybill_digits_as_text(
+    login, admin_user, member, logistics_user
+):
+    from orders import services
+
+    mug = ProductFactory(sku="0012-MUG", name="Mug", price=Decimal("25.50"), stock=None)
+    tea = ProductFactory(sku="TEA", name="Tea", price=Decimal("40.00"), stock=None)
+    order = place(
+        member,
+        lines=[(mug, 2), (tea, 1)],
+        address=dict(ADDRESS, phone="02155551234", postcode="010010"),
+    )
+    mobile = place(member, address=dict(ADDRESS, phone="13800138000", recipient="=HYPERLINK(1)"))
+    order = allocate(confirm(order, admin_user), admin_user, logistics_user)
+    services.ship_order(admin_user, order, carrier="SF Express", tracking_number="9876543210987654")
+
+    book = download_xlsx(login(admin_user), {"sort": "number"})
+
+    assert book.sheetnames == ["Orders", "Lines"]
+    orders_sheet = book["Orders"]
+    header = [cell.value for cell in orders_sheet[1]]
+    assert header[:3] == ["Order number", "Placed", "Status"]
+    rows = {row[0].value: dict(zip(header, row, strict=True)) for row in orders_sheet.iter_rows(2)}
+    assert set(rows) == {order.number, mobile.number}
+    shipped = rows[order.number]
+    for column, value in (
+        ("Phone", "02155551234"),
+        ("Postcode", "010010"),
+        ("Waybill number", "9876543210987654"),
+        ("Order number", order.number),
+    ):
+        assert (shipped[column].value, shipped[column].data_type) == (value, "s"), column
+        assert shipped[column].number_format == "@"
+    assert rows[mobile.number]["Phone"].value == "13800138000"
+    # A member's text is never a formula in the workbook.
+    assert rows[mobile.number]["Recipient"].value == "=HYPERLINK(1)"
+    assert rows[mobile.number]["Recipient"].data_type == "s"
+    total = shipped["Total"]
+    assert (total.value, total.data_type, total.number_format) == (101.0, "n", "0.00")
+    placed = shipped["Placed"]
+    assert isinstance(placed.value, datetime.datetime)
+    local = timezone.localtime(reload_order(order).placed_at)
+    assert placed.value == local.replace(tzinfo=None, microsecond=placed.value.microsecond)
+
+    other = mobile.lines.get()
+    lines = [[cell.value for cell in row] for row in book["Lines"].iter_rows()]
+    assert lines[0] == [
+        "Order number",
+        "SKU",
+        "Name",
+        "Chosen attributes",
+        "Quantity",
+        "Unit price",
+        "Line total",
+    ]
+    assert sorted(lines[1:]) == sorted(
+        [
+            [order.number, "0012-MUG", "Mug", None, 2, 25.5, 51.0],
+            [order.number, "TEA", "Tea", None, 1, 40.0, 40.0],
+            [
+                mobile.number,
+                other.sku,
+                other.name,
+                None,
+                other.quantity,
+                50.0,
+                50.0 * other.quantity,
+            ],
+        ]
+    )
+
+
+def test_xlsx_follows_the_filters_and_the_access_rules(login, admin_user, member, client):
+    submitted = place(member)
+    confirm(place(member), admin_user)
+
+    book = download_xlsx(login(admin_user), {"status": "submitted"})
+    assert [row[0].value for row in book["Orders"].iter_rows(2)] == [submitted.number]
+    assert {row[0].value for row in book["Lines"].iter_rows(2)} == {submitted.number}
+
+    client.logout()
+    response = client.get(EXPORT, {"format": "xlsx"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert login(member).get(EXPORT, {"format": "xlsx"}).status_code == 403

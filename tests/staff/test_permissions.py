@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import PaymentStatus, Status
+from orders import services
+from orders.models import Order, PaymentStatus, Status
 from tests.staff.helpers import allocate, confirm, pay, place, reload, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,9 @@ MAY = {
     "payment": {"finance"},
     "refund": {"finance"},
     "void": {"finance"},
+    "attempt": {"admin", "logistics"},
+    "deliver": {"admin", "logistics"},
+    "return": {"admin"},
 }
 
 
@@ -154,6 +158,27 @@ def arrange(action, member, admin_user, finance_user, logistics_user):
             assert (after["carrier"], after["tracking_number"]) == ("SF Express", "SF123")
 
         return order, {"carrier": "SF Express", "tracking_number": "SF123"}, check
+    if action in ("attempt", "deliver", "return"):
+        order = allocate(confirm(place(member), admin_user), admin_user, logistics_user)
+        order = services.ship_order(admin_user, order, carrier=Order.OWN_DELIVERY_STAFF)
+        data = {
+            "attempt": {"outcome": "not_home", "note": "Rang twice."},
+            "deliver": {"collected_amount": "110.00", "received_by": "Li Wei"},
+            "return": {"reason": "Refused at the door.", "restock_choice": "all"},
+        }[action]
+        expected = {
+            "attempt": Status.SHIPPED,
+            "deliver": Status.DELIVERED,
+            "return": Status.RETURNED,
+        }[action]
+
+        def check(after, before):
+            assert after["status"] == expected
+            assert after["events"] == before["events"] + 1
+            if action == "attempt":
+                assert after["version"] == before["version"]
+
+        return order, data, check
     if action == "payment":
         order = confirm(place(member), admin_user)
         data = {
@@ -208,7 +233,7 @@ def test_actions(client, actors, member, admin_user, finance_user, logistics_use
         check(after, before)
 
 
-ONLY_POST = ["confirm", "allocate", "ship", "payment", "refund", "call"]
+ONLY_POST = ["confirm", "allocate", "ship", "payment", "refund", "call", "attempt", "deliver"]
 
 
 @pytest.mark.parametrize("action", ONLY_POST)
@@ -288,7 +313,8 @@ def test_logistics_ships_only_their_own_assigned_order(client, member, admin_use
     assert response.status_code == 302
     mine = reload(mine)
     assert mine.status == Status.SHIPPED
-    assert (mine.carrier, mine.tracking_number) == ("Own delivery staff", "W-1")
+    # The typed name of the shop's own couriers is stored as the carrier value "own".
+    assert (mine.carrier, mine.tracking_number) == (Order.OWN_DELIVERY_STAFF, "W-1")
 
 
 def test_detail_shows_only_the_actions_allowed_now(login, member, admin_user, finance_user):

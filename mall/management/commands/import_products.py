@@ -1,5 +1,5 @@
 """``manage.py import_products PATH [--dry-run] [--language CODE]``: load a WooCommerce
-product CSV export."""
+product export (CSV/XLSX)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -9,13 +9,16 @@ from mall.importer import ImportFileError, import_products
 
 class Command(BaseCommand):
     help = (
-        "Import products from a WooCommerce product CSV export. Products are matched by "
-        "SKU, so running it again updates them. Rows with bad data are reported with their "
-        "line number and skipped; the exit status is 1 if any row was rejected."
+        "Import products from a WooCommerce product export (CSV or XLSX, headers in English "
+        "or as WooCommerce's translations write them). Products are matched by SKU (any "
+        "letter case), then by WooCommerce ID, so running it again updates them; columns "
+        "absent from the file are left alone. Rows with bad data are reported with their "
+        "line number and skipped; the exit status is 1 if any row was rejected or the file "
+        "cannot be used at all (then nothing is written)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="the CSV file exported by WooCommerce")
+        parser.add_argument("path", help="the CSV or XLSX file exported by WooCommerce")
         parser.add_argument(
             "--dry-run",
             action="store_true",

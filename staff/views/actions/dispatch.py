@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 
 from orders import services
+from orders.models import Order
 from staff import forms as staff_forms
 from staff.templatetags.staff_tags import person
 from staff.views.actions._base import OrderActionView
@@ -25,7 +26,7 @@ class OrderAllocateView(OrderActionView):
 
 
 class OrderShipView(OrderActionView):
-    """Record the shipment (carrier, waybill number)."""
+    """Record the shipment: our own delivery staff, or a carrier and its waybill number."""
 
     action = "ship"
     form_class = staff_forms.ShipForm
@@ -37,6 +38,15 @@ class OrderShipView(OrderActionView):
             carrier=data["carrier"],
             tracking_number=data["tracking_number"],
         )
+        if data["carrier"] == Order.OWN_DELIVERY_STAFF:
+            return _("Shipment of order %(number)s recorded: our own delivery staff carry it.") % {
+                "number": order.number
+            }
+        if not data["tracking_number"]:
+            return _("Shipment of order %(number)s recorded: %(carrier)s.") % {
+                "number": order.number,
+                "carrier": data["carrier"],
+            }
         return _("Shipment of order %(number)s recorded: %(carrier)s, waybill %(waybill)s.") % {
             "number": order.number,
             "carrier": data["carrier"],
