@@ -24,12 +24,12 @@ def name_categories(rows, language):
     wanted = [row for row in rows if getattr(row, "categories", None) and row.sku]
     if not wanted:
         return 0
-    nodes = {c.pk: c for c in Category.objects.rewrite(False).all()}
     products = dict(
         Product.objects.filter(sku__in={row.sku for row in wanted}).values_list("sku", "pk")
     )
     if not products:
-        return 0
+        return 0  # a first import: nothing to pair with (one query)
+    nodes = {c.pk: c for c in Category.objects.rewrite(False).all()}
     links = {}
     through = Product.categories.through
     for product_id, category_id in through.objects.filter(

@@ -1317,10 +1317,20 @@ def _rename_variations(parents, report):
     """Give the stored variations of renamed variable ``parents`` their parent's new name."""
     if not parents:
         return
-    stale = Product.objects.filter(parent__in=parents).exclude(name=F("parent__name"))
+    # The name in the language of this run (mall.translation): one column, no fallback.
+    (name,) = localized_fields(Product, ["name"])
+    stale = (
+        Product.objects.rewrite(False)
+        .filter(parent__in=parents)
+        .exclude(**{name: F(f"parent__{name}")})
+    )
     listed = set(report.created) | set(report.updated)
     report.updated += [sku for sku in stale.values_list("sku", flat=True) if sku not in listed]
-    Product.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).update(
-        name=Subquery(Product.objects.filter(pk=OuterRef("parent_id")).values("name")[:1]),
+    Product.objects.rewrite(False).filter(pk__in=list(stale.values_list("pk", flat=True))).update(
+        **{
+            name: Subquery(
+                Product.objects.rewrite(False).filter(pk=OuterRef("parent_id")).values(name)[:1]
+            )
+        },
         updated_at=timezone.now(),
     )
