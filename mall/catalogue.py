@@ -166,3 +166,33 @@ class CategoryTree:
             path.append(node)
             node = self.by_pk.get(node.parent_id)
         return list(reversed(path))
+
+
+PRODUCT_SEARCH_LIMIT = 20
+
+
+def find_products(query, limit=PRODUCT_SEARCH_LIMIT):
+    """Products one can order now whose name, SKU or parent's name contains ``query``.
+
+    For picking products by name or SKU on the order-change and phone-order pages (no
+    SKU typing): simple products and variations, never a variable parent (a variation is
+    chosen). ``query`` is plain text (at most 100 characters are used); an empty query
+    finds nothing. Returns at most ``limit`` products, by name, each with ``offer``.
+    """
+    query = " ".join("".join(c for c in str(query or "")[:1000] if c.isprintable()).split())
+    query = query[:100]
+    if not query:
+        return []
+    matches = (
+        Product.objects.filter(is_visible=True)
+        .filter(
+            Q(name__icontains=query) | Q(sku__icontains=query) | Q(parent__name__icontains=query)
+        )
+        .select_related("parent")
+        .order_by("name", "sku", "pk")[: limit * 3]
+    )
+    found = [product for product in matches if product.is_purchasable][:limit]
+    at = timezone.now()
+    for product in found:
+        product.offer = offer_for(product, at)
+    return found

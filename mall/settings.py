@@ -193,3 +193,8 @@ MALL_REMITTANCE_DETAILS = os.environ.get("MALL_REMITTANCE_DETAILS") or _(
 MALL_PHONE = os.environ.get("MALL_PHONE", "400-000-0000")
 # Password reset links asked for per hour, per client address and per e-mail address.
 MALL_PASSWORD_RESET_LIMIT = int(os.environ.get("MALL_PASSWORD_RESET_LIMIT", "5"))
+# The confirmation desk (issue 11): an order still awaiting its call after this many
+# hours is highlighted; after this many unanswered calls the order page suggests marking
+# it invalid (never automatically).
+MALL_CONFIRM_TARGET_HOURS = int(os.environ.get("MALL_CONFIRM_TARGET_HOURS", "24"))
+MALL_MAX_CALL_ATTEMPTS = int(os.environ.get("MALL_MAX_CALL_ATTEMPTS", "3"))

@@ -4,6 +4,8 @@ Forms only parse and validate input; the address rule is ``services.clean_addres
 (the one the services apply), so the page and the service never disagree.
 """
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -168,32 +170,70 @@ class CheckoutForm(DeliveryFormMixin):
         return super().clean()
 
 
-class OrderEditForm(DeliveryFormMixin):
-    """Change a submitted order: quantities per line (0 removes), address, payment, note.
+# Products picked by the search of ``mall.catalogue.find_products`` (issue 11): each result
+# has a quantity box ``add-<product id>``; used by the member's and the back office's pages.
+ADD_RE = re.compile(r"^add-([1-9][0-9]{0,9})$")
+
+
+def product_quantity_field(label, initial=None):
+    """A quantity box from 0 (none) to ``MALL_MAX_LINE_QUANTITY``."""
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_value=settings.MALL_MAX_LINE_QUANTITY,
+        initial=initial,
+        widget=forms.NumberInput(attrs={"min": 0, "class": "qty", "inputmode": "numeric"}),
+    )
+
+
+class ProductLinesMixin:
+    """Adds the ``add-<id>`` quantity fields the posted data names (at most
+    ``services.MAX_LINES``, products that exist) and gathers them in ``added_lines()``."""
+
+    def _add_product_fields(self, data, extra_products=()):
+        ids = []
+        for key in data or {}:
+            match = ADD_RE.match(key)
+            if match:
+                ids.append(int(match.group(1)))
+        ids = sorted(set(ids))[: services.MAX_LINES]
+        products = {p.pk: p for p in extra_products}
+        if ids:
+            products.update(Product.objects.select_related("parent").in_bulk(ids))
+        self.offered_products = list(products.values())
+        for product in self.offered_products:
+            self.fields[f"add-{product.pk}"] = product_quantity_field(
+                _("Quantity of %(name)s") % {"name": product.display_name}
+            )
+
+    def added_lines(self):
+        """``[(product, quantity)]`` of the search results given a quantity > 0."""
+        return [
+            (product, self.cleaned_data[f"add-{product.pk}"])
+            for product in self.offered_products
+            if self.cleaned_data.get(f"add-{product.pk}")
+        ]
+
+    def add_fields(self):
+        """The bound ``add-<id>`` fields with their products, for the template."""
+        return [(product, self[f"add-{product.pk}"]) for product in self.offered_products]
+
+
+class OrderEditForm(ProductLinesMixin, DeliveryFormMixin):
+    """Change a submitted order: quantities per line (0 removes), products added from the
+    search by name or SKU (``add-<product id>``), address, payment, note.
 
     ``version`` is the order version the form was built from (optimistic concurrency).
     """
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    add_sku = CodeField(
-        label=_("Add an item: SKU"),
-        max_length=100,
-        required=False,
-        help_text=_("The SKU printed on the product page, e.g. TEA-JASMINE-250."),
-    )
-    add_quantity = TypedIntegerField(
-        label=_("Quantity to add"),
-        min_value=1,
-        max_value=settings.MALL_MAX_LINE_QUANTITY,
-        required=False,
-        widget=forms.NumberInput(attrs={"class": "qty", "inputmode": "numeric"}),
-        error_messages={"invalid": _("Enter a whole number.")},
-    )
 
-    def __init__(self, *args, order, lines, **kwargs):
+    def __init__(self, *args, order, lines, found=(), **kwargs):
         self.order = order
         self.order_lines = list(lines)
         super().__init__(*args, **kwargs)
+        self._add_product_fields(self.data if self.is_bound else None, found)
         limit = settings.MALL_MAX_LINE_QUANTITY
         for line in self.order_lines:
             field = quantity_field(_("Quantity of %(name)s") % {"name": line.name}, min_value=0)
@@ -214,26 +254,12 @@ class OrderEditForm(DeliveryFormMixin):
         """``(line, bound field)`` pairs for the lines table."""
         return [(line, self[f"{QUANTITY_PREFIX}{line.product_id}"]) for line in self.order_lines]
 
-    def clean_add_sku(self):
-        """The product named by ``add_sku`` (exact SKU, any case), or ``None``.
-
-        Whether it may be sold now is the service's rule (``place_order``/``edit_order``).
-        """
-        sku = self.cleaned_data["add_sku"].strip()
-        if not sku:
-            return None
-        product = Product.objects.with_sku(sku).filter(is_visible=True).first()
-        if product is None:
-            raise forms.ValidationError(_("No product with this SKU."), code="unknown_sku")
-        return product
-
     def clean(self):
         cleaned = super().clean()
         quantities = [
             cleaned.get(f"{QUANTITY_PREFIX}{line.product_id}") for line in self.order_lines
         ]
-        if cleaned.get("add_sku"):
-            quantities.append(cleaned.get("add_quantity") or 1)
+        quantities += [cleaned.get(f"add-{product.pk}") or 0 for product in self.offered_products]
         if quantities and all(q == 0 for q in quantities):
             raise forms.ValidationError(
                 _("An order needs at least one item. To drop everything, cancel the order."),
@@ -248,10 +274,8 @@ class OrderEditForm(DeliveryFormMixin):
             quantity = self.cleaned_data[f"{QUANTITY_PREFIX}{line.product_id}"]
             if quantity:
                 pairs.append((line.product, quantity))
-        added = self.cleaned_data.get("add_sku")
-        if added:
-            # A product already on the order is merged by the service (quantities add up).
-            pairs.append((added, self.cleaned_data.get("add_quantity") or 1))
+        # Products picked from the search; the service merges one already on the order.
+        pairs += self.added_lines()
         return pairs
 
 

@@ -24,6 +24,7 @@ SUBJECTS = {
     "delivery_attempted": _("We could not deliver your order %(number)s"),
     "delivered": _("Your order %(number)s is delivered"),
     "returned": _("Your order %(number)s came back to us"),
+    "changed_for_member": _("We changed your order %(number)s as you asked"),
 }
 
 # The event an e-mail tells about (its data gives the details: outcome, cash taken...).
@@ -49,6 +50,32 @@ def _event_context(order, kind):
         "why": attempt_words(data.get("outcome")) if kind == "delivery_attempted" else "",
         "collected": data.get("collected") if data.get("collected") not in ("0", "0.00") else None,
     }
+
+
+def change_lines(data):
+    """Plain-words lines for the member of an edit's diff (``OrderEvent.data`` of kind
+    ``edited``): address fields, payment method, note, lines, total."""
+    from orders.models import Order, PaymentMethod
+
+    lines = []
+    for field, (old, new) in (data.get("address") or {}).items():
+        label = str(Order._meta.get_field(field).verbose_name).capitalize()
+        lines.append(f"{label}: {old or '-'} → {new or '-'}")
+    if data.get("payment_method"):
+        old, new = data["payment_method"]
+        labels = dict(PaymentMethod.choices)
+        lines.append(f"{_('Payment method')}: {labels.get(old, old)} → {labels.get(new, new)}")
+    if "note" in data:
+        old, new = data["note"]
+        lines.append(f"{_('Note')}: {old or '-'} → {new or '-'}")
+    for line in data.get("lines") or []:
+        lines.append(
+            f"{line.get('name')} ({line.get('sku')}): {line.get('from')} → {line.get('to')}"
+        )
+    if data.get("total"):
+        old, new = data["total"]
+        lines.append(f"{_('Total')}: {old} → {new}")
+    return lines
 
 
 def send_order_email(order_id, kind):
@@ -81,6 +108,10 @@ def send_order_email(order_id, kind):
                 "position": order.money_position(),
                 **_event_context(order, kind),
             }
+            if kind == "changed_for_member":
+                event = order.events.filter(kind="edited").order_by("-created_at", "-pk").first()
+                context["changes"] = change_lines(event.data if event else {})
+                context["reason"] = event.note if event else ""
             subject = str(SUBJECTS[kind] % {"number": order.number})
             text = render_to_string(f"orders/email/{kind}.txt", context)
             html = render_to_string("orders/email/message.html", {**context, "body": text})

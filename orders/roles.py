@@ -18,6 +18,8 @@ ROLE_PERMISSIONS = {
         "allocate_order",
         "ship_order",
         "log_call",
+        "edit_order_for_member",
+        "place_order_for_member",
         "record_delivery",
         "record_return",
     ],

@@ -4,7 +4,12 @@ Scoping ("what this user may see") is written once here and used by list and det
 alike, so another member's order is a 404 everywhere.
 """
 
-from django.db.models import Count, Min, Q
+import datetime
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Replace
+from django.utils import timezone
 
 from orders.models import (
     FINANCE,
@@ -121,13 +126,25 @@ def queue_definitions():
     from django.utils.translation import gettext_lazy as _
 
     prepaid = list(PREPAID_METHODS)
+    now = timezone.now()
     return [
         {
             "key": "awaiting_confirmation",
             "label": _("Awaiting confirmation call"),
-            "q": Q(status=Status.SUBMITTED),
+            # A call-back booked for later keeps the order out of this queue until then.
+            "q": Q(status=Status.SUBMITTED)
+            & (Q(call_back_at__isnull=True) | Q(call_back_at__lte=now)),
             "roles": {ORDER_ADMINS},
-            "query": "status=submitted&sort=placed_at",
+            "query": "queue=awaiting_confirmation&sort=placed_at",
+        },
+        {
+            "key": "calls_due",
+            "label": _("Calls due"),
+            # The member asked to be called back and the time has come (DESIGN ``log_call``).
+            "q": Q(call_back_at__lte=now, status__in=CALLABLE_STATUSES),
+            "roles": {ORDER_ADMINS},
+            "query": "queue=calls_due",
+            "oldest_field": "call_back_at",
         },
         {
             "key": "awaiting_allocation",
@@ -192,7 +209,10 @@ def queue_definitions():
 
 
 def dashboard_queues(user):
-    """Queues visible to ``user`` with ``count`` and ``oldest`` (placed_at) filled in.
+    """Queues visible to ``user`` with ``count`` and ``oldest`` filled in (``placed_at``, or
+    the queue's ``oldest_field``: the earliest call-back of "Calls due"); the
+    awaiting-confirmation queue also gets ``overdue``, the orders waiting past
+    ``MALL_CONFIRM_TARGET_HOURS``.
 
     One aggregate query for all queues.
     """
@@ -203,12 +223,56 @@ def dashboard_queues(user):
     aggregates = {}
     for q in queues:
         aggregates[f"{q['key']}__count"] = Count("pk", filter=q["q"])
-        aggregates[f"{q['key']}__oldest"] = Min("placed_at", filter=q["q"])
+        aggregates[f"{q['key']}__oldest"] = Min(q.get("oldest_field", "placed_at"), filter=q["q"])
+        if q["key"] == "awaiting_confirmation":
+            aggregates["awaiting_confirmation__overdue"] = Count(
+                "pk", filter=q["q"] & Q(placed_at__lt=confirm_target_start())
+            )
     values = orders_for_staff(user).aggregate(**aggregates)
     for q in queues:
         q["count"] = values[f"{q['key']}__count"]
         q["oldest"] = values[f"{q['key']}__oldest"]
+        if q["key"] == "awaiting_confirmation":
+            q["overdue"] = values["awaiting_confirmation__overdue"]
     return queues
+
+
+# Statuses on which a booked call-back still means a call to make (calls stop at shipping).
+CALLABLE_STATUSES = (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED, Status.INVALID)
+
+
+def confirm_target_start(now=None):
+    """Orders placed before this moment and still awaiting their call are past the
+    ``MALL_CONFIRM_TARGET_HOURS`` target (highlighted in the list, counted on the dashboard)."""
+    return (now or timezone.now()) - datetime.timedelta(hours=settings.MALL_CONFIRM_TARGET_HOURS)
+
+
+def with_call_attempts(queryset):
+    """Annotate ``call_attempts`` (calls logged) and ``unanswered_calls`` (no answer or
+    wrong number) on each order: two correlated subqueries, no extra query per row."""
+    calls = OrderEvent.objects.filter(order=OuterRef("pk"), kind=OrderEvent.Kind.CALL_LOGGED)
+
+    def counted(events):
+        # SUM(1) rather than COUNT: the list's one COUNT stays the status tabs' (bench/).
+        return Coalesce(
+            Subquery(
+                events.order_by().values("order").annotate(n=Sum(Value(1))).values("n"),
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        )
+
+    return queryset.annotate(
+        call_attempts=counted(calls),
+        unanswered_calls=counted(calls.filter(data__outcome__in=["no_answer", "wrong_number"])),
+    )
+
+
+def unanswered_calls(order):
+    """How many calls logged on ``order`` did not reach the member (one query)."""
+    return order.events.filter(
+        kind=OrderEvent.Kind.CALL_LOGGED, data__outcome__in=["no_answer", "wrong_number"]
+    ).count()
 
 
 def queue_filter(key):
@@ -274,3 +338,49 @@ def cash_in_hand_of(courier):
         total=Sum("amount")
     )["total"]
     return total if total is not None else Decimal("0.00")
+
+
+MEMBER_SEARCH_LIMIT = 20
+
+
+def find_members(query, limit=MEMBER_SEARCH_LIMIT):
+    """Active users matching ``query`` by name, username or e-mail, or by a phone number
+    on one of their orders (the digits alone match too). At most ``limit``, by name."""
+    from django.contrib.auth import get_user_model
+
+    query = " ".join(str(query or "").replace("\x00", "").split())[:100]
+    if not query:
+        return []
+    condition = (
+        Q(username__icontains=query)
+        | Q(email__icontains=query)
+        | Q(first_name__icontains=query)
+        | Q(last_name__icontains=query)
+    )
+    digits = "".join(c for c in query if c.isdigit())
+    if len(digits) >= 4 and len(digits) >= len(query.replace(" ", "").replace("-", "")) - 2:
+        phones = Order.objects.filter(phone__icontains=query).values("customer_id")
+        condition |= Q(pk__in=phones) | Q(username__icontains=digits)
+        bare = (
+            Order.objects.annotate(
+                bare=Replace(
+                    Replace(Replace("phone", Value(" "), Value("")), Value("-"), Value("")),
+                    Value("+"),
+                    Value(""),
+                )
+            )
+            .filter(bare__contains=digits)
+            .values("customer_id")
+        )
+        condition |= Q(pk__in=bare)
+    return list(
+        get_user_model()
+        .objects.filter(condition, is_active=True)
+        .order_by("first_name", "last_name", "username")[:limit]
+    )
+
+
+def last_address(member):
+    """The delivery address of ``member``'s latest order (a dict), or ``None``."""
+    order = orders_for_member(member).first()
+    return order.address_dict if order else None

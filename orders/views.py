@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
+from mall.catalogue import find_products
 from mall.http import safe_next
 from mall.models import Address, Product, Profile
 from orders import selectors, services
@@ -543,7 +544,11 @@ def timeline_entries(order, events=None):
     return [
         {
             "event": event,
-            "label": labels.get(event.kind) or event.get_kind_display(),
+            "label": (
+                _("Our staff changed the order as you asked")
+                if event.kind == OrderEvent.Kind.EDITED and (event.data or {}).get("for_member")
+                else labels.get(event.kind) or event.get_kind_display()
+            ),
             "details": _event_details(event, order),
         }
         for event in events
@@ -691,9 +696,15 @@ class OrderEditView(MemberOrderMixin, View):
         if refused:
             return refused
         form = OrderEditForm(
-            initial=OrderEditForm.initial_for(order), order=order, lines=self._lines(order)
+            initial=OrderEditForm.initial_for(order),
+            order=order,
+            lines=self._lines(order),
+            found=find_products(self._find()),
         )
         return self._render(order, form)
+
+    def _find(self):
+        return self.request.GET.get("find", "")[:100]
 
     def post(self, request, number):
         order = self.get_order()
@@ -755,7 +766,12 @@ class OrderEditView(MemberOrderMixin, View):
         return render(
             self.request,
             self.template_name,
-            {"order": order, "form": form, "payment_choices": _payment_choices(form)},
+            {
+                "order": order,
+                "form": form,
+                "payment_choices": _payment_choices(form),
+                "find": self._find(),
+            },
         )
 
 

@@ -215,7 +215,12 @@ class OrderFilter(django_filters.FilterSet):
 
     def filter_queue(self, queryset, name, value):
         condition = selectors.queue_filter(value)
-        return queryset if condition is None else queryset.filter(condition)
+        if condition is None:
+            return queryset
+        if value == "calls_due":
+            # Oldest call-back first, unless the query string asks for another sort.
+            return queryset.filter(condition).order_by("call_back_at", "pk")
+        return queryset.filter(condition)
 
     def sort_orders(self, queryset, name, value):
         if value.lstrip("-") == "status":

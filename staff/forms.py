@@ -67,10 +67,18 @@ class ConfirmForm(OrderActionForm):
         help_text=_("What you checked with the member on the phone."),
     )
 
-    def __init__(self, *args, order, **kwargs):
+    reached_after_failed = forms.BooleanField(
+        label=_("I reached the member afterwards"),
+        required=False,
+        help_text=_("The latest logged call did not reach the member."),
+    )
+
+    def __init__(self, *args, order, needs_tick=False, **kwargs):
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("version", order.version)
         super().__init__(*args, order=order, **kwargs)
+        # The services decide whether the tick is needed; the page shows it only then.
+        self.needs_tick = needs_tick
 
 
 class ReasonForm(OrderActionForm):
@@ -87,17 +95,52 @@ class CancelForm(ReasonForm):
     pass
 
 
+def _unanswered_outcomes():
+    # A call that reached the member is recorded by the confirm form (issue 11).
+    return [
+        (value, label)
+        for value, label in services.CallOutcome.choices()
+        if value != services.CallOutcome.REACHED
+    ]
+
+
 class CallForm(OrderActionForm):
-    """A call attempt: how it went and an optional note; changes nothing else."""
+    """A call that did not end in a confirmation: no answer, wrong number, or call back
+    at a time (a date-time in the shop's ``TIME_ZONE``); changes nothing else."""
 
     outcome = forms.ChoiceField(
         label=_("How did the call go?"),
-        choices=services.CallOutcome.choices,
+        choices=_unanswered_outcomes,
         widget=forms.RadioSelect,
+    )
+    call_back_at = forms.DateTimeField(
+        label=_("Call back at"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Shop time; within the next 14 days."),
     )
     note = forms.CharField(
         label=_("Note"), required=False, max_length=TEXT_MAX, widget=_textarea(rows=2)
     )
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, order=order, **kwargs)
+        now = timezone.localtime()
+        self.fields["call_back_at"].widget.attrs.update(
+            min=now.strftime("%Y-%m-%dT%H:%M"),
+            max=(now + services.CALL_BACK_WITHIN).strftime("%Y-%m-%dT%H:%M"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("outcome") == services.CallOutcome.CALL_BACK and not cleaned.get(
+            "call_back_at"
+        ):
+            self.add_error("call_back_at", _("Say when to call back (date and time)."))
+        elif cleaned.get("outcome") != services.CallOutcome.CALL_BACK:
+            cleaned["call_back_at"] = None  # a time typed with another outcome is dropped
+        return cleaned
 
 
 class AssigneeField(forms.ModelChoiceField):

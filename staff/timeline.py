@@ -7,6 +7,8 @@ read labels. Everything here only formats: it never decides what an order allows
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -212,11 +214,23 @@ def describe(kind, data):
         return _edit_details(data)
     if kind == Kind.CALL_LOGGED:
         outcome = dict(CallOutcome.choices()).get(data.get("outcome"), data.get("outcome", ""))
-        return [_("Outcome: %(outcome)s") % {"outcome": outcome}]
+        details = [_("Outcome: %(outcome)s") % {"outcome": outcome}]
+        when = parse_datetime(data["call_back_at"]) if data.get("call_back_at") else None
+        if when:
+            details.append(
+                _("Call back at %(when)s")
+                % {"when": date_format(timezone.localtime(when), "Y-m-d H:i")}
+            )
+        return details
     if kind == Kind.CONFIRMED:
+        details = []
+        if data.get("call_outcome") == CallOutcome.REACHED:
+            details.append(_("Call: reached the member"))
+        if data.get("reached_after_failed"):
+            details.append(_("Reached after an unanswered call"))
         if data.get("confirmed_version"):
-            return [_("Reviewed version %(v)s") % {"v": data["confirmed_version"]}]
-        return []
+            details.append(_("Reviewed version %(v)s") % {"v": data["confirmed_version"]})
+        return details
     if kind == Kind.INVALIDATED:
         return _stock_lines(data.get("stock_released"))
     if kind == Kind.CANCELLED:
@@ -253,6 +267,17 @@ def describe(kind, data):
     return [f"{key}: {value}" for key, value in sorted(data.items())]
 
 
+def _title(kind, data):
+    """An event's title; a change made by an admin for the member says so (issue 11)."""
+    data = data or {}
+    if data.get("for_member") and kind in (OrderEvent.Kind.EDITED, OrderEvent.Kind.PLACED):
+        name = data["for_member"].get("name", "")
+        if kind == OrderEvent.Kind.EDITED:
+            return _("Changed for the member %(name)s") % {"name": name}
+        return _("Order taken by phone for %(name)s") % {"name": name}
+    return _label(OrderEvent.Kind, kind)
+
+
 def _change(choices, old, new):
     if not old or old == new:
         return ""
@@ -272,7 +297,7 @@ def timeline(order, events):
             {
                 "when": event.created_at,
                 "kind": event.kind,
-                "title": event.get_kind_display(),
+                "title": _title(event.kind, event.data),
                 "actor": person(event.actor) if event.actor else _("System"),
                 "by_member": event.actor_id is not None and event.actor_id == order.customer_id,
                 "status_change": _change(Status, event.from_status, event.to_status),
@@ -308,7 +333,7 @@ def describe_changes(stored):
     """Return stored stale-order changes as ``title``/``when``/``note``/``details`` dicts."""
     return [
         {
-            "title": _label(OrderEvent.Kind, change.get("kind", "")),
+            "title": _title(change.get("kind", ""), change.get("data")),
             "when": parse_datetime(change["created_at"]) if change.get("created_at") else None,
             "note": change.get("note", ""),
             "details": describe(change.get("kind"), change.get("data")),

@@ -24,6 +24,8 @@ urlpatterns = [
     # Before "orders/<str:number>/": these words are never order numbers.
     path("orders/bulk/allocate/", views.BulkAllocateView.as_view(), name="order-bulk-allocate"),
     path("orders/print/", views.OrderSheetsPrintView.as_view(), name="order-print-many"),
+    path("reports/", views.ReportsView.as_view(), name="reports"),
+    path("orders/new/", views.PhoneOrderView.as_view(), name="order-new"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<str:number>/print/", views.OrderPrintView.as_view(), name="order-print"),
     path("orders/<str:number>/confirm/", views.OrderConfirmView.as_view(), name="order-confirm"),
@@ -42,4 +44,5 @@ urlpatterns = [
     path("orders/<str:number>/attempt/", views.OrderAttemptView.as_view(), name="order-attempt"),
     path("orders/<str:number>/deliver/", views.OrderDeliverView.as_view(), name="order-deliver"),
     path("orders/<str:number>/return/", views.OrderReturnView.as_view(), name="order-return"),
+    path("orders/<str:number>/edit/", views.OrderEditView.as_view(), name="order-edit"),
 ]

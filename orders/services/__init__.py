@@ -30,13 +30,16 @@ from orders.services.availability import ACTION_CHECKS, allowed_actions, may_eve
 from orders.services.cancellation import cancel_order, check_cancel
 from orders.services.cash import cash_in_hand, check_record_remittance, record_remittance
 from orders.services.confirmation import (
+    CALL_BACK_WITHIN,
     CallOutcome,
     check_confirm,
     check_invalidate,
     check_log_call,
     confirm_order,
     invalidate_order,
+    latest_call_outcome,
     log_call,
+    needs_reached_tick,
 )
 from orders.services.delivery import (
     check_record_delivery,
@@ -54,7 +57,13 @@ from orders.services.dispatch import (
     logistics_staff,
     ship_order,
 )
-from orders.services.ordering import check_edit, edit_order, place_order
+from orders.services.ordering import (
+    check_edit,
+    check_place_for_member,
+    create_member,
+    edit_order,
+    place_order,
+)
 from orders.services.payments import (
     check_record_payment,
     check_record_refund,
@@ -73,6 +82,7 @@ from orders.services.settlement import (
 
 __all__ = [
     "ACTION_CHECKS",
+    "CALL_BACK_WITHIN",
     "CallOutcome",
     "MAX_LINES",
     "MAX_TEXT",
@@ -91,6 +101,7 @@ __all__ = [
     "check_edit",
     "check_invalidate",
     "check_log_call",
+    "check_place_for_member",
     "check_record_delivery",
     "check_record_delivery_attempt",
     "check_record_payment",
@@ -102,11 +113,14 @@ __all__ = [
     "clean_address",
     "collects_cash",
     "confirm_order",
+    "create_member",
     "edit_order",
     "invalidate_order",
+    "latest_call_outcome",
     "log_call",
     "logistics_staff",
     "may_ever",
+    "needs_reached_tick",
     "place_order",
     "preview_settlement",
     "record_delivery",

@@ -51,7 +51,11 @@ def allowed_actions(actor, order):
 
 
 def may_ever(actor, action):
-    """Whether ``actor``'s role can ever take ``action`` (for a 403 on hand-made posts)."""
+    """Whether ``actor``'s role can ever take ``action`` (for a 403 on hand-made posts).
+
+    ``edit`` here is the back office's change for the member (members change their own
+    orders on their pages); ``new`` is taking an order by phone.
+    """
     perms = {
         "confirm": ["orders.confirm_order"],
         "invalidate": ["orders.invalidate_order"],
@@ -59,6 +63,8 @@ def may_ever(actor, action):
         "allocate": ["orders.allocate_order"],
         "ship": ["orders.ship_order", "orders.ship_assigned_order"],
         "call": ["orders.log_call"],
+        "edit": ["orders.edit_order_for_member"],
+        "new": ["orders.place_order_for_member"],
         "payment": ["orders.record_payment"],
         "refund": ["orders.record_refund"],
         "void": ["orders.void_payment"],

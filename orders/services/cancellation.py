@@ -16,6 +16,7 @@ from orders.services import _bookkeeping as bookkeeping
 from orders.services import _guards as guards
 from orders.services import _inputs as inputs
 from orders.services import _stock as stock
+from orders.services import confirmation
 
 
 def check_cancel(actor, order):
@@ -73,7 +74,7 @@ def cancel_order(actor, order, *, reason=""):
             before=before,
             note=reason,
             data={"stock_released": released, "by_member": acting_as_owner},
-            fields=["status", "cancelled_at", *money_fields],
+            fields=["status", "cancelled_at", *money_fields, *confirmation.clear_call_back(order)],
         )
         bookkeeping.notify(order, "cancelled")
     return order

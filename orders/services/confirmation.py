@@ -1,5 +1,7 @@
 """The confirmation call: logging calls, confirming, marking invalid."""
 
+import datetime
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +30,10 @@ class CallOutcome:
     WRONG_NUMBER = "wrong_number"
     CALL_BACK = "call_back"
 
+    # Calls that did not reach the member: after one of these as the latest call, a
+    # confirmation must say the member was reached afterwards (issue 11).
+    UNANSWERED = (NO_ANSWER, WRONG_NUMBER)
+
     @classmethod
     def choices(cls):
         return [
@@ -36,6 +42,54 @@ class CallOutcome:
             (cls.WRONG_NUMBER, _("Wrong number")),
             (cls.CALL_BACK, _("Asked to call back later")),
         ]
+
+
+# How far ahead a call-back may be booked (DESIGN ``log_call``).
+CALL_BACK_WITHIN = datetime.timedelta(days=14)
+# Statuses on which no more calls are logged: the parcel has left (or the order is over).
+NO_CALLS_STATUSES = (Status.SHIPPED, Status.DELIVERED, Status.RETURNED, Status.CANCELLED)
+
+
+def latest_call_outcome(order):
+    """The outcome of the latest call logged on ``order`` (one query), or ``None``."""
+    data = (
+        order.events.filter(kind=OrderEvent.Kind.CALL_LOGGED)
+        .order_by("-created_at", "-pk")
+        .values_list("data", flat=True)
+        .first()
+    )
+    return (data or {}).get("outcome")
+
+
+def needs_reached_tick(order):
+    """Whether confirming ``order`` needs "I reached the member afterwards" ticked: the
+    latest logged call was ``no_answer`` or ``wrong_number``."""
+    return latest_call_outcome(order) in CallOutcome.UNANSWERED
+
+
+def clear_call_back(order):
+    """Clear ``order.call_back_at``; return the field names to save (none if unset)."""
+    if order.call_back_at is None:
+        return []
+    order.call_back_at = None
+    return ["call_back_at"]
+
+
+def clean_call_back_at(value, now=None):
+    """Return ``value`` if it is an aware datetime after now and within 14 days.
+
+    Raises ``InvalidInput`` (code ``call_back_at``) otherwise.
+    """
+    now = now or timezone.now()
+    if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
+        raise InvalidInput(_("Say when to call back (date and time)."), code="call_back_at")
+    if value <= now:
+        raise InvalidInput(_("The call-back time is in the past."), code="call_back_at")
+    if value > now + CALL_BACK_WITHIN:
+        raise InvalidInput(
+            _("A call-back can be booked at most 14 days ahead."), code="call_back_at"
+        )
+    return value
 
 
 def check_confirm(actor, order):
@@ -54,16 +108,20 @@ def check_log_call(actor, order):
     """Raise unless ``actor`` may log a call on ``order`` (order admin, order not final)."""
     if not actor.is_authenticated or not actor.has_perm("orders.log_call"):
         raise NotPermitted()
-    if order.status in (Status.SHIPPED, Status.CANCELLED):
+    if order.status in NO_CALLS_STATUSES:
         raise TransitionNotAllowed(guards.check_status_message(order))
 
 
-def confirm_order(actor, order, *, expected_version, call_note):
-    """Mark a submitted order valid after the phone call (order admin).
+def confirm_order(actor, order, *, expected_version, call_note, reached_after_failed=False):
+    """Mark a submitted order valid after the phone call that reached the member.
 
-    ``expected_version`` is the version the admin reviewed; if the member changed the
-    order since, ``StaleOrder`` is raised with the changes. ``call_note`` (required)
-    records what was checked on the call. Raises ``NotPermitted``,
+    The confirmation *is* the record of that call: ``call_note`` (required) is the call
+    note and the event's data says the call reached the member (``call_outcome``
+    ``reached``). When the latest logged call was ``no_answer`` or ``wrong_number``,
+    ``reached_after_failed=True`` must say the member was reached afterwards, else
+    ``InvalidInput`` (code ``reached_after_failed``). ``expected_version`` is the version
+    the admin reviewed; if the member changed the order since, ``StaleOrder`` is raised
+    with the changes. A booked call-back is cleared. Raises ``NotPermitted``,
     ``TransitionNotAllowed``, ``StaleOrder``, ``InvalidInput``. Returns the order.
     """
     with transaction.atomic():
@@ -71,17 +129,29 @@ def confirm_order(actor, order, *, expected_version, call_note):
         check_confirm(actor, order)
         bookkeeping.check_version(order, expected_version)
         call_note = inputs.clean_text(call_note, _("A call note"), required=True)
+        after_failed = needs_reached_tick(order)
+        if after_failed and reached_after_failed is not True:
+            raise InvalidInput(
+                _(
+                    "The latest call did not reach the member. Tick “I reached the member "
+                    "afterwards” if you have spoken to them since."
+                ),
+                code="reached_after_failed",
+            )
         before = bookkeeping.state(order)
         order.confirm()
         order.confirmed_at = timezone.now()
+        data = {"confirmed_version": order.version, "call_outcome": CallOutcome.REACHED}
+        if after_failed:
+            data["reached_after_failed"] = True
         bookkeeping.record(
             order,
             actor,
             OrderEvent.Kind.CONFIRMED,
             before=before,
             note=call_note,
-            data={"confirmed_version": order.version},
-            fields=["status", "confirmed_at"],
+            data=data,
+            fields=["status", "confirmed_at", *clear_call_back(order)],
         )
         bookkeeping.notify(order, "confirmed")
     return order
@@ -109,18 +179,21 @@ def invalidate_order(actor, order, *, reason):
             before=before,
             note=reason,
             data={"stock_released": released},
-            fields=["status", "invalidated_at", *money_fields],
+            fields=["status", "invalidated_at", *money_fields, *clear_call_back(order)],
         )
         bookkeeping.notify(order, "invalidated")
     return order
 
 
-def log_call(actor, order, *, outcome, note=""):
-    """Log a call attempt to the member; changes nothing else and keeps ``version``.
+def log_call(actor, order, *, outcome, note="", call_back_at=None):
+    """Log a call attempt to the member; keeps ``version`` (DESIGN ``log_call``).
 
     ``outcome`` is one of ``CallOutcome`` (``reached``, ``no_answer``, ``wrong_number``,
-    ``call_back``). Raises ``NotPermitted``, ``TransitionNotAllowed`` (order final),
-    ``InvalidInput``. Returns the event.
+    ``call_back``). ``call_back`` requires ``call_back_at``, an aware ``datetime`` in the
+    future and at most 14 days ahead, stored on ``Order.call_back_at`` (the "Calls due"
+    queue); any other outcome takes none and clears a booked call-back. Calls are logged
+    until the order ships. Raises ``NotPermitted``, ``TransitionNotAllowed`` (shipped or
+    later, cancelled), ``InvalidInput``. Returns the event.
     """
     with transaction.atomic():
         order = locks.lock_order(order)
@@ -128,13 +201,28 @@ def log_call(actor, order, *, outcome, note=""):
         outcomes = dict(CallOutcome.choices())
         if outcome not in outcomes:
             raise InvalidInput(_("Choose how the call went."), code="outcome")
+        if outcome == CallOutcome.CALL_BACK:
+            call_back_at = clean_call_back_at(call_back_at)
+        elif call_back_at is not None:
+            raise InvalidInput(
+                _("A call-back time goes with the outcome “Asked to call back later”."),
+                code="call_back_at",
+            )
         note = inputs.clean_text(note, _("The note"))
+        data = {"outcome": outcome}
+        if call_back_at is not None:
+            order.call_back_at = call_back_at
+            fields = ["call_back_at"]
+            data["call_back_at"] = call_back_at.isoformat()
+        else:
+            fields = clear_call_back(order)
         return bookkeeping.record(
             order,
             actor,
             OrderEvent.Kind.CALL_LOGGED,
             before=bookkeeping.state(order),
             note=note,
-            data={"outcome": outcome},
+            data=data,
             bump=False,
+            fields=fields,
         )

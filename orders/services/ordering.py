@@ -3,8 +3,13 @@
 DESIGN: ``place_order``, ``edit_order``.
 """
 
+import re
 from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,7 +38,8 @@ from orders.services import _stock as stock
 
 
 def check_edit(actor, order):
-    """Raise unless ``actor`` may change ``order`` now (owner, while submitted)."""
+    """Raise unless ``actor`` may change ``order`` now: the owner, or an order admin for
+    the member (``orders.edit_order_for_member``), only while submitted."""
     guards.require_perm(actor, order.edit)
     guards.require_state(
         order.edit,
@@ -41,9 +47,70 @@ def check_edit(actor, order):
             "The order was confirmed by our staff and can no longer be changed online. "
             "Please call us if something is wrong."
         )
-        if order.status in (Status.CONFIRMED, Status.ALLOCATED)
+        if guards.is_owner(actor, order) and order.status in (Status.CONFIRMED, Status.ALLOCATED)
         else guards.check_status_message(order),
     )
+
+
+def member_name(user):
+    """How an event's data names the member (full name, else username)."""
+    return user.get_full_name() or user.get_username()
+
+
+def check_place_for_member(actor):
+    """Raise ``NotPermitted`` unless ``actor`` may take orders by phone (order admin)."""
+    if not actor.is_authenticated or not actor.has_perm("orders.place_order_for_member"):
+        raise NotPermitted()
+
+
+def create_member(actor, *, name, phone, email=""):
+    """Register a member who phoned in an order (order admin), with no password.
+
+    ``name`` (required, at most 150 characters) becomes the first name; ``phone`` is
+    checked as a delivery phone is and its digits become the username (``-2``, ``-3`` ...
+    added if taken); ``email`` is optional, unique ignoring case. The member can set a
+    password later through password reset. Raises ``NotPermitted``, ``InvalidInput``
+    (``details["fields"]`` maps each bad field to a message). Returns the new user.
+    """
+    check_place_for_member(actor)
+    User = get_user_model()
+    errors = {}
+    name = "" if name is None else str(name).strip()
+    if inputs.is_blank(name):
+        errors["name"] = _("This field is required.")
+    elif len(name) > 150 or "\x00" in name:
+        errors["name"] = _("At most %(n)d characters.") % {"n": 150}
+    phone = "" if phone is None else str(phone).strip()
+    digits = re.sub(r"\D", "", phone)
+    if not inputs.PHONE_RE.match(phone) or not 7 <= len(digits) <= 15:
+        errors["phone"] = _(
+            "Enter a phone number we can call, e.g. 138 0013 8000 or 021-5555 1234."
+        )
+    email = "" if email is None else str(email).strip()
+    if email:
+        try:
+            if len(email) > 254:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = _("Enter a valid e-mail address.")
+        else:
+            email = User.objects.normalize_email(email)
+            if User.objects.filter(email__iexact=email).exists():
+                errors["email"] = _(
+                    "A member with this e-mail address exists already: find them instead."
+                )
+    if errors:
+        raise InvalidInput(_("Please correct the member's details."), details={"fields": errors})
+    with transaction.atomic():
+        username, n = digits, 1
+        while User.objects.filter(username__iexact=username).exists():
+            n += 1
+            username = f"{digits}-{n}"
+        user = User(username=username, first_name=name, email=email)
+        user.set_unusable_password()
+        user.save()
+    return user
 
 
 def place_order(
@@ -56,8 +123,13 @@ def place_order(
     checkout_token=None,
     expected_total=None,
     language=None,
+    customer=None,
 ):
     """Place an order for ``actor`` (a signed-in member) and reserve its stock.
+
+    ``customer``: the member an order admin takes the order for by phone (needs
+    ``orders.place_order_for_member``, else ``NotPermitted``); the order is the
+    member's, the event's actor is the admin and its data names the member.
 
     ``lines``: list of ``(Product, quantity)`` pairs, quantity a positive int up to
     ``MALL_MAX_LINE_QUANTITY`` (repeats of one product are merged). ``address``: dict of
@@ -68,7 +140,8 @@ def place_order(
     total the member was shown; if prices or the cart changed so the total differs,
     ``TotalChanged`` is raised and nothing is placed. ``language``: the code of
     ``LANGUAGES`` the member is using (default: the active language); the order keeps it
-    for its e-mails and it becomes the member's preference (``mall.models.Profile``).
+    for its e-mails and it becomes the member's preference (``mall.models.Profile``); for
+    an order taken by phone it defaults to the member's saved language instead.
 
     Unit prices are the products' current prices, copied onto the lines. Raises
     ``NotPermitted`` (anonymous), ``InvalidInput`` (bad lines, address, method, note, or
@@ -76,13 +149,23 @@ def place_order(
     """
     if not actor.is_authenticated:
         raise NotPermitted(_("Please sign in to place an order."))
+    for_member = customer is not None and customer.pk != actor.pk
+    if for_member:
+        check_place_for_member(actor)
+        if customer.pk is None or not customer.is_active:
+            raise InvalidInput(_("Choose an active member."), code="customer")
+    owner = customer if for_member else actor
     wanted = inputs.clean_lines(lines)
     cleaned_address = inputs.clean_address(address)
     payment_method = inputs.clean_payment_method(payment_method)
     note = inputs.clean_text(note, _("The note"))
+    if for_member and not language:
+        # An order taken by phone: the member's own language, not the admin's page's.
+        saved = Profile.objects.filter(user=owner).values_list("language", flat=True).first()
+        language = saved or settings.LANGUAGE_CODE
     language = inputs.clean_language(language)
     if checkout_token:
-        existing = Order.objects.filter(checkout_token=checkout_token, customer=actor).first()
+        existing = Order.objects.filter(checkout_token=checkout_token, customer=owner).first()
         if existing:
             return existing
 
@@ -95,7 +178,7 @@ def place_order(
                 # click returns that order instead of reserving again, or of reporting
                 # the unit the first click just took as out of stock.
                 existing = Order.objects.filter(
-                    checkout_token=checkout_token, customer=actor
+                    checkout_token=checkout_token, customer=owner
                 ).first()
                 if existing:
                     return existing
@@ -122,7 +205,7 @@ def place_order(
                     details={"total": total},
                 )
             order = Order(
-                customer=actor,
+                customer=owner,
                 payment_method=payment_method,
                 customer_note=note,
                 language=language,
@@ -174,13 +257,19 @@ def place_order(
                         for p, q, price in priced
                     ],
                     "total": str(total),
+                    **(
+                        {"for_member": {"id": owner.pk, "name": member_name(owner)}}
+                        if for_member
+                        else {}
+                    ),
                 },
             )
-            Profile.objects.update_or_create(user=actor, defaults={"language": language})
+            if not for_member:  # the language the member chose by using it
+                Profile.objects.update_or_create(user=owner, defaults={"language": language})
             bookkeeping.notify(order, "placed")
     except IntegrityError:
         if checkout_token:
-            existing = Order.objects.filter(checkout_token=checkout_token, customer=actor).first()
+            existing = Order.objects.filter(checkout_token=checkout_token, customer=owner).first()
             if existing:
                 return existing
         raise
@@ -188,9 +277,23 @@ def place_order(
 
 
 def edit_order(
-    actor, order, *, expected_version, lines=None, address=None, payment_method=None, note=None
+    actor,
+    order,
+    *,
+    expected_version,
+    lines=None,
+    address=None,
+    payment_method=None,
+    note=None,
+    reason=None,
 ):
-    """Let the owning member change a submitted order, re-balancing reserved stock.
+    """Change a submitted order, re-balancing reserved stock: the owning member, or an
+    order admin for the member on the phone.
+
+    An order admin (``orders.edit_order_for_member``, not the owner) must give
+    ``reason`` (e.g. "as the member asked on the phone"); the event's actor is the
+    admin, its note the reason and its data names the member (``for_member``), and the
+    member gets an e-mail listing the changes. ``note`` stays the member's delivery note.
 
     ``lines`` replaces the whole list of ``(Product, quantity)`` pairs (``None`` keeps it);
     a product kept on the order keeps the unit price it was ordered at, a new product
@@ -205,6 +308,9 @@ def edit_order(
         order = locks.lock_order(order)
         check_edit(actor, order)
         bookkeeping.check_version(order, expected_version)
+        for_member = not guards.is_owner(actor, order)
+        if for_member:
+            reason = inputs.clean_text(reason, _("A reason"), required=True)
         before = bookkeeping.state(order)
         diff, fields = {}, []
 
@@ -314,7 +420,20 @@ def edit_order(
         if not diff:
             return order
         order.edit()
+        note_text = ""
+        if for_member:
+            customer = order.customer
+            diff["for_member"] = {"id": customer.pk, "name": member_name(customer)}
+            note_text = reason
         bookkeeping.record(
-            order, actor, OrderEvent.Kind.EDITED, before=before, data=diff, fields=fields
+            order,
+            actor,
+            OrderEvent.Kind.EDITED,
+            before=before,
+            note=note_text,
+            data=diff,
+            fields=fields,
         )
+        if for_member:
+            bookkeeping.notify(order, "changed_for_member")
     return order

@@ -187,7 +187,8 @@ def apply_settlement(actor, *, carrier, rows, apply_good_rows=False):
 
 def _apply_row(actor, order, row, carrier):
     reference = settlement_reference(carrier, row.waybill)
-    data = {"settlement": reference, "settlement_line": row.line}
+    # ``outcome`` lets the reports tell a refusal from another return (issue 12).
+    data = {"settlement": reference, "settlement_line": row.line, "outcome": row.outcome}
     if row.outcome == DELIVERED:
         if order.status == Status.SHIPPED:
             delivery.deliver_locked(

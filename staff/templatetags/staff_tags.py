@@ -37,6 +37,41 @@ def waiting_label(since, now=None):
     return ngettext("waiting %(n)d day", "waiting %(n)d days", days) % {"n": days}
 
 
+def due_label(when, now=None):
+    """Return when a call-back falls, relative to now: ``"due 12 min ago"`` or ``"due in 2 h"``.
+
+    Under an hour in minutes, under two days in hours, then in days. ``None`` gives ``""``.
+    """
+    if when is None:
+        return ""
+    seconds = int((when - (now or timezone.now())).total_seconds())
+    minutes = abs(seconds) // 60
+    hours, days = minutes // 60, minutes // 1440
+    if seconds <= 0:
+        if minutes < 60:
+            return ngettext("due %(n)d min ago", "due %(n)d min ago", minutes) % {"n": minutes}
+        if hours < 48:
+            return ngettext("due %(n)d h ago", "due %(n)d h ago", hours) % {"n": hours}
+        return ngettext("due %(n)d day ago", "due %(n)d days ago", days) % {"n": days}
+    if minutes < 60:
+        return ngettext("due in %(n)d min", "due in %(n)d min", minutes) % {"n": minutes}
+    if hours < 48:
+        return ngettext("due in %(n)d h", "due in %(n)d h", hours) % {"n": hours}
+    return ngettext("due in %(n)d day", "due in %(n)d days", days) % {"n": days}
+
+
+@register.filter
+def due(when):
+    """``{{ order.call_back_at|due }}`` → ``due 12 min ago``."""
+    return due_label(when)
+
+
+@register.filter
+def get_item(mapping, key):
+    """``{{ callers|get_item:order.pk }}``: a dict's value, or ``None``."""
+    return mapping.get(key) if mapping else None
+
+
 def person(user):
     """A user's full name, or their username when no name is set; ``""`` for ``None``."""
     if user is None:
@@ -82,8 +117,8 @@ def staff_subnav(context):
     Dashboard and Orders for every staff role; Deliveries too (a logistics person sees
     their own, order admins and finance pick a person: ``staff.views.DeliveryListView``);
     Cash for finance and order admins, COD settlements for finance
-    (``staff.views.cash``, ``staff.views.settlements``); the Django admin for
-    ``is_staff`` users, as the admin site itself requires.
+    (``staff.views.cash``, ``staff.views.settlements``); Reports for order admins and
+    finance; the Django admin for ``is_staff`` users, as the admin site itself requires.
     """
     from orders import selectors
     from orders.models import FINANCE
@@ -99,5 +134,6 @@ def staff_subnav(context):
         # By role, not ``has_perm``: the menu is on every page and must not cost the
         # permission queries (the pages themselves check ``services.may_ever``).
         "show_settlements": FINANCE in roles,
+        "show_reports": selectors.sees_all_orders(user) if user is not None else False,
         "show_admin": bool(user is not None and user.is_active and user.is_staff),
     }

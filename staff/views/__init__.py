@@ -33,7 +33,9 @@ One module per business step; this package re-exports every view and helper, so
 - ``bulk``: the order list's bulk actions (``BulkAllocateView``);
 - ``selection``: several orders named by ``?order=`` (at most ``MAX_ORDERS``);
 - ``printing``: the printable order sheet (``OrderPrintView``), several at once
-  (``OrderSheetsPrintView``).
+  (``OrderSheetsPrintView``);
+- ``reports``: the reports by business day, charts and downloads (``ReportsView``);
+- ``desk``: change an order for the member, take an order by phone (issue 11).
 """
 
 from staff.views._base import (
@@ -58,6 +60,7 @@ from staff.views.bulk import BulkAllocateView
 from staff.views.cash import CashView, RemittanceView
 from staff.views.dashboard import DashboardView
 from staff.views.deliveries import DeliveryListView, PickingListView, RunSheetView
+from staff.views.desk import OrderEditView, PhoneOrderView
 from staff.views.export import FORMULA_START, OrderExportView
 from staff.views.order_detail import (
     BOX_ACTIONS,
@@ -67,6 +70,7 @@ from staff.views.order_detail import (
 )
 from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
 from staff.views.printing import OrderPrintView, OrderSheetsPrintView
+from staff.views.reports import ReportsView
 from staff.views.settlements import SettlementPreviewView, SettlementUploadView
 
 __all__ = [
@@ -86,6 +90,7 @@ __all__ = [
     "OrderCancelView",
     "OrderConfirmView",
     "OrderDeliverView",
+    "OrderEditView",
     "OrderDetailView",
     "OrderExportView",
     "OrderInvalidateView",
@@ -103,6 +108,8 @@ __all__ = [
     "SettlementUploadView",
     "PickingListView",
     "RunSheetView",
+    "ReportsView",
+    "PhoneOrderView",
     "StaffRequiredMixin",
     "detail_context",
     "detail_url",

@@ -1,13 +1,18 @@
 """The order page: lines, money, ledger, timeline and the forms of the actions allowed now."""
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views import View
 
 from orders import selectors, services
 from orders.exceptions import OrderError
-from orders.models import DeliveryOutcome, OrderEvent
+from orders.models import DeliveryOutcome, OrderEvent, Status
+from staff import calling
 from staff import forms as staff_forms
 from staff.timeline import describe_changes, timeline
 from staff.views._base import STALE_SESSION_KEY, StaffRequiredMixin, order_for_staff
@@ -73,6 +78,38 @@ def delivery_facts(order, events):
     return {"attempts": attempts, "last_outcome": last_outcome, "cash": cash}
 
 
+def _call_desk(user, order, allowed, events):
+    """The confirmation desk's notices for the order page (issue 11), from the events
+    already read for the timeline (no query): whether confirming needs the "reached
+    afterwards" tick, the unanswered calls, the suggestion to mark the order invalid, and
+    who else is calling the member now."""
+    outcomes = [e.data.get("outcome") for e in events if e.kind == OrderEvent.Kind.CALL_LOGGED]
+    unanswered = sum(1 for o in outcomes if o in services.CallOutcome.UNANSWERED)
+    desk = {
+        "needs_tick": bool(outcomes) and outcomes[-1] in services.CallOutcome.UNANSWERED,
+        "attempts": len(outcomes),
+        "unanswered": unanswered,
+        "suggest_invalid_url": "",
+        "caller": None,
+    }
+    if (
+        order.status == Status.SUBMITTED
+        and "invalidate" in allowed
+        and unanswered >= settings.MALL_MAX_CALL_ATTEMPTS
+    ):
+        reason = _("Member unreachable: %(n)d calls unanswered.") % {"n": unanswered}
+        desk["suggest_invalid_url"] = (
+            reverse("staff:order-invalidate", args=[order.number])
+            + "?"
+            + urlencode({"reason": reason})
+        )
+    if order.status == Status.SUBMITTED and "call" in allowed:
+        notice = calling.claim(order, user)
+        if notice["user_id"] != user.pk:
+            desk["caller"] = notice
+    return desk
+
+
 def detail_context(request, order, bound=None):
     """Everything the order page shows; ``bound`` maps action → a form with errors.
 
@@ -87,10 +124,14 @@ def detail_context(request, order, bound=None):
     payments = list(order.payments.select_related("recorded_by", "voided_by"))
 
     stale = request.session.pop(STALE_SESSION_KEY % order.number, None)
+    events = list(selectors.staff_timeline(order))
+    desk = _call_desk(user, order, allowed, events)
     form_makers = {
         "call": lambda: staff_forms.CallForm(order=order),
         "confirm": lambda: staff_forms.ConfirmForm(
-            order=order, initial={"call_note": (stale or {}).get("call_note", "")}
+            order=order,
+            needs_tick=desk["needs_tick"],
+            initial={"call_note": (stale or {}).get("call_note", "")},
         ),
         "allocate": lambda: staff_forms.AllocateForm(order=order),
         "ship": lambda: staff_forms.ShipForm(order=order),
@@ -126,6 +167,7 @@ def detail_context(request, order, bound=None):
         "notices": _explained_refusals(user, order, allowed),
         "timeline": timeline(order, events),
         "delivery": delivery_facts(order, events),
+        "desk": desk,
         "stale": (
             {
                 "seen_version": stale.get("seen_version"),

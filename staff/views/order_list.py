@@ -7,7 +7,8 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from orders import selectors, services
-from orders.models import Status
+from orders.models import ORDER_ADMINS, Status
+from staff import calling
 from staff import views as staff_views
 from staff.filters import SORTABLE_COLUMNS, OrderFilter
 from staff.views._base import StaffRequiredMixin, _query_string, staff_orders
@@ -85,6 +86,13 @@ class OrderListView(StaffRequiredMixin, TemplateView):
         page = OrderPaginator(orders, staff_views.PAGE_SIZE, count=total).get_page(
             params.get("page")
         )
+        # Age, call attempts and who is calling, for the page's rows only (issue 11).
+        page.object_list = selectors.with_call_attempts(page.object_list)
+        callers = {
+            pk: notice
+            for pk, notice in calling.callers(page.object_list).items()
+            if notice["user_id"] != request.user.pk  # the others calling, not oneself
+        }
         tabs = [
             {
                 "label": _("All"),
@@ -134,6 +142,11 @@ class OrderListView(StaffRequiredMixin, TemplateView):
             form=filterset.form,
             page_obj=page,
             orders=page.object_list,
+            callers=callers,
+            # The role (already read for the page) rather than a permission query; the
+            # phone-order page itself asks ``services.may_ever``.
+            can_phone_order=ORDER_ADMINS in selectors.staff_roles(request.user),
+            confirm_target=selectors.confirm_target_start(),
             tabs=tabs,
             sort_links=sort_links,
             queue_label=queue_label,

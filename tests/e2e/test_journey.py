@@ -232,6 +232,8 @@ def test_bank_transfer_order_from_sign_up_to_shipment(actor, screenshot):
     expect(admin.page.get_by_label("Call note")).to_have_value(
         "Spoke to Mei: address and items confirmed."
     )
+    # The latest logged call went unanswered: confirming says the member was reached since.
+    admin.page.get_by_label("I reached the member afterwards").check()
     admin.click(admin.page.get_by_role("button", name="Confirm order"))
     expect(admin.page.locator("ul.messages")).to_contain_text(f"Order {number} is confirmed.")
 

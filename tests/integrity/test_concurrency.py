@@ -288,7 +288,8 @@ def test_member_edit_against_admin_confirm_never_confirms_unseen_details():
             assert isinstance(outcomes[0].error, TransitionNotAllowed)
             assert snapshot(order) == {**seen, "version": seen["version"] + 1}
             event = order.events.get(kind=OrderEvent.Kind.CONFIRMED)
-            assert event.data == {"confirmed_version": seen["version"]}
+            # the confirmation is the call that reached the member (issue 11)
+            assert event.data == {"confirmed_version": seen["version"], "call_outcome": "reached"}
             assert stock_of(product) == stock_before
         else:
             # The edit won: the admin is told the order changed; nothing is confirmed.
@@ -300,6 +301,56 @@ def test_member_edit_against_admin_confirm_never_confirms_unseen_details():
             assert list(order.lines.values_list("quantity", flat=True)) == [3]
             assert stock_of(product) == stock_before - 1
             assert events(order, OrderEvent.Kind.CONFIRMED) == 0
+
+
+def test_member_edit_against_admin_edit_for_the_member_one_wins():
+    """Issue 11: the member changes their order online while an admin changes it for them
+    on the phone, from the same version. One wins; the other is told what changed
+    (``StaleOrder``); the stock moved once, by the winner's lines."""
+    member = UserFactory(username="member")
+    admin = order_admin(username="admin")
+    product = ProductFactory(sku="EDIT-4", stock=100)
+    tea = ProductFactory(sku="TEA-4", stock=50)
+
+    for _round in range(10):
+        order = place(member, [(product, 2)])
+        seen = snapshot(order)
+        before = (stock_of(product), stock_of(tea))
+        outcomes = run_together(
+            lambda o=order, v=seen["version"]: _edit(member, o, v, product),
+            lambda o=order, v=seen["version"]: services.edit_order(
+                admin,
+                o,
+                expected_version=v,
+                lines=[(product, 1), (tea, 4)],
+                reason="As the member asked on the phone",
+            ),
+        )
+        assert len([o for o in outcomes if o.ok]) == 1
+        loser = next(o for o in outcomes if not o.ok)
+        assert isinstance(loser.error, StaleOrder)
+        assert loser.error.details["current_version"] == seen["version"] + 1
+        assert [c["kind"] for c in loser.error.details["changes"]] == ["edited"]
+        order = fresh(order)
+        assert order.version == seen["version"] + 1
+        assert events(order, OrderEvent.Kind.EDITED) == 1
+        lines = dict(order.lines.values_list("sku", "quantity"))
+        if outcomes[0].ok:  # the member's edit won
+            assert lines == {"EDIT-4": 3}
+            assert order.recipient == "Zhang Min"
+            assert (stock_of(product), stock_of(tea)) == (before[0] - 1, before[1])
+        else:  # the admin's edit won
+            assert lines == {"EDIT-4": 1, "TEA-4": 4}
+            edited = order.events.get(kind=OrderEvent.Kind.EDITED)
+            assert (edited.actor, edited.data["for_member"]["id"]) == (admin, member.pk)
+            assert (stock_of(product), stock_of(tea)) == (before[0] + 1, before[1] - 4)
+        # The stock ledger balances: what is on the shelf plus what live orders hold.
+        held = sum(
+            OrderLine.objects.filter(product=product, order__status=Status.SUBMITTED).values_list(
+                "reserved_quantity", flat=True
+            )
+        )
+        assert stock_of(product) + held == 100
 
 
 def test_confirm_arriving_during_an_edit_is_refused_as_stale(pause):

@@ -400,12 +400,13 @@ def test_cancelling_after_staff_confirmed_shows_the_refusal(login, member, trait
     assert snapshot(order) == before
 
 
-def test_edit_adds_a_new_item_by_sku_at_todays_price(login, member, order, mug):
+def test_edit_adds_a_new_item_from_the_search_at_todays_price(login, member, order, mug):
+    # issue 11: the member picks the product from a search by name or SKU, not a SKU box
     tea = ProductFactory(sku="TEA-JASMINE", name="Jasmine tea", price=Decimal("30.00"), stock=6)
     client = login(member)
     response = client.post(
         reverse("orders:edit", args=[order.number]),
-        edit_data(order, add_sku="tea-jasmine ", add_quantity="2"),
+        edit_data(order, **{f"add-{tea.pk}": "2"}),
     )
     assert response.status_code == 302
     order = Order.objects.get(pk=order.pk)
@@ -420,24 +421,25 @@ def test_edit_adds_a_new_item_by_sku_at_todays_price(login, member, order, mug):
     assert [(d["sku"], d["from"], d["to"]) for d in event.data["lines"]] == [("TEA-JASMINE", 0, 2)]
 
 
-@pytest.mark.parametrize("sku", ["NO-SUCH-SKU", "HIDDEN-1"])
-def test_edit_with_an_unknown_or_hidden_sku_changes_nothing(login, member, order, sku):
-    ProductFactory(sku="HIDDEN-1", is_visible=False, stock=5)
+def test_edit_with_an_unknown_or_hidden_product_changes_nothing(login, member, order):
+    hidden = ProductFactory(sku="HIDDEN-1", is_visible=False, stock=5)
     before = snapshot(order)
-    response = login(member).post(
-        reverse("orders:edit", args=[order.number]), edit_data(order, add_sku=sku)
-    )
+    client = login(member)
+    path = reverse("orders:edit", args=[order.number])
+    response = client.post(path, edit_data(order, **{f"add-{hidden.pk}": "1"}))
     assert response.status_code == 200
-    assert "No product with this SKU." in response.content.decode()
+    assert "is no longer available" in response.content.decode()
+    assert snapshot(order) == before
+    client.post(path, edit_data(order, **{"add-999999": "1"}))  # no such product: ignored
     assert snapshot(order) == before
 
 
 def test_edit_adding_more_than_in_stock_is_refused(login, member, order):
-    ProductFactory(sku="LAST-ONE", stock=1)
+    last = ProductFactory(sku="LAST-ONE", stock=1)
     before = snapshot(order)
     response = login(member).post(
         reverse("orders:edit", args=[order.number]),
-        edit_data(order, add_sku="LAST-ONE", add_quantity="2"),
+        edit_data(order, **{f"add-{last.pk}": "2"}),
     )
     assert response.status_code == 200
     assert "not enough stock" in response.content.decode()

@@ -731,9 +731,12 @@ def test_log_call_writes_event_without_bumping_version(admin_user):
         admin_user,
     )
     refused(InvalidInput, services.log_call, admin_user, order, order=order, outcome="maybe")
-    # a logged call does not make the admin's reviewed version stale
+    # a logged call does not make the admin's reviewed version stale (after "no answer"
+    # the confirmation says the member was reached afterwards: issue 11)
     assert (
-        services.confirm_order(admin_user, order, expected_version=1, call_note="ok").status
+        services.confirm_order(
+            admin_user, order, expected_version=1, call_note="ok", reached_after_failed=True
+        ).status
         == Status.CONFIRMED
     )
 
@@ -1011,7 +1014,11 @@ def _actions(member_order, logistics_user):
         "edit": (
             None,
             lambda actor, o: services.edit_order(
-                actor, o, expected_version=o.version, address={**ADDRESS, "city": "New"}
+                actor,
+                o,
+                expected_version=o.version,
+                address={**ADDRESS, "city": "New"},
+                reason="As asked on the phone",  # an admin's change for the member (issue 11)
             ),
         ),
         "cancel_submitted": (None, lambda actor, o: services.cancel_order(actor, o, reason="r")),
@@ -1055,7 +1062,7 @@ def _actions(member_order, logistics_user):
 
 
 ALLOWED = {
-    "edit": {"member"},
+    "edit": {"member", "order_admin", "superuser"},
     "cancel_submitted": {"member", "order_admin", "superuser"},
     "confirm": {"order_admin", "superuser"},
     "invalidate": {"order_admin", "superuser"},
@@ -1125,6 +1132,7 @@ def test_allowed_actions_follow_state_and_role(member, admin_user, finance_user,
         "invalidate",
         "cancel",
         "call",
+        "edit",
     }
     assert services.allowed_actions(finance_user, order) == set()
     order = services.confirm_order(admin_user, order, expected_version=1, call_note="ok")

@@ -107,6 +107,7 @@ ACCESS = {
         "get": row(LOGIN, 403, 403, 405, 403, 403, 405),
         "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
     },
+    "staff/reports/": {"get": row(LOGIN, 403, 403, 200, 200, 403, 200)},  # issue 12
     "staff/orders/<str:number>/": {"get": STAFF_PAGE},
     "staff/orders/<str:number>/print/": {"get": STAFF_PAGE},
     # back office: one POST endpoint per action. 403: the role may never take it;
@@ -173,6 +174,16 @@ ACCESS = {
     "staff/cod-settlements/<str:token>/": {
         "get": row(LOGIN, 403, 403, 403, 302, 403, 302),  # unknown token: "expired"
         "post": row(LOGIN, 403, 403, 403, 302, 403, 302),
+    },
+    # issue 11: change for the member (the allocated order: refused with a message) and
+    # orders taken by phone (an empty POST: the form comes back with its errors).
+    "staff/orders/<str:number>/edit/": {
+        "get": row(LOGIN, 403, 403, 302, 403, 403, 302),
+        "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
+    },
+    "staff/orders/new/": {
+        "get": row(LOGIN, 403, 403, 200, 403, 403, 200),
+        "post": row(LOGIN, 403, 403, 200, 403, 403, 200),
     },
     # The Django admin, as a whole: see test_admin_namespace.
     ADMIN: {},

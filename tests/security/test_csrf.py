@@ -288,6 +288,39 @@ STAFF_CASES.update(
 )
 
 
+def case_staff_edit(world):
+    order = _submitted(world)
+    body = {
+        **_address(city="Suzhou"),
+        "payment_method": "cod",
+        "note": "",
+        "version": order.version,
+        "reason": "As the member asked on the phone.",
+        f"qty-{world.product.pk}": 2,
+    }
+
+    def check(client):
+        return reload(order).version == order.version + 1
+
+    return world.users["order_admin"], f"/staff/orders/{order.number}/edit/", body, check
+
+
+def case_staff_new(world):
+    body = {
+        **_address(),
+        "step": "order",
+        "member": world.users["member"].pk,
+        "token": "csrf-phone-order",
+        "payment_method": "cod",
+        f"add-{world.product.pk}": 1,
+    }
+
+    def check(client):
+        return Order.objects.filter(checkout_token="csrf-phone-order").exists()
+
+    return world.users["order_admin"], "/staff/orders/new/", body, check
+
+
 def world_allocated(world):
     return allocate(_confirmed(world), world.users["order_admin"], world.users["logistics"])
 
@@ -383,6 +416,8 @@ FORM_CASES = {
     "staff-settlement-upload": case_settlement_upload,
     "staff-settlement-apply": case_settlement_apply,
     "staff-bulk-allocate": case_bulk_allocate,
+    "staff-edit": case_staff_edit,
+    "staff-new": case_staff_new,
 }
 
 

@@ -315,7 +315,44 @@ ACTIONS = {
         lambda s, o: {"payment": str(o.payments.get().pk), "reason": "Typed twice."},
         lambda s, o: [str(p.pk) for p in Payment.objects.all()],
     ),
-    "call": ("order_admin", "submitted", lambda s, o: {"outcome": "no_answer", "note": ""}, None),
+    "call": (
+        "order_admin",
+        "submitted",
+        lambda s, o: {"outcome": "call_back", "note": "", "call_back_at": _local(hours=2)},
+        lambda s, o: [
+            "no_answer",
+            "wrong_number",
+            "reached",
+            _local(hours=-1),
+            _local(days=15),
+            "2999-12-31T23:59",
+            "0001-01-01T00:00",
+            "2026-02-30T10:00",
+            "2026-03-29T02:30",  # a time that does not exist where clocks go forward
+        ],
+    ),
+    # issue 11: an order admin changes the order for the member
+    "edit": (
+        "order_admin",
+        "submitted",
+        lambda s, o: {
+            **factories.ADDRESS,
+            "city": "Suzhou",
+            "payment_method": "cod",
+            "note": "",
+            "version": str(o.version),
+            "reason": "As the member asked on the phone.",
+            f"qty-{s.product.pk}": "2",
+            f"add-{s.unlimited.pk}": "1",
+        },
+        lambda s, o: [
+            str(o.version - 1),
+            str(o.version + 1),
+            "0",
+            str(settings.MALL_MAX_LINE_QUANTITY + 1),
+            *[f"add-{p.pk}" for p in (s.hidden, s.sold_out, s.unlimited)],
+        ],
+    ),
     "attempt": (
         "logistics",
         "shipped",
@@ -349,6 +386,11 @@ ACTIONS = {
         lambda s, o: ["all", "none", "some", "0", "1", "2", str(o.lines.get().pk)],
     ),
 }
+
+
+def _local(**delta):
+    """A shop-time ``datetime-local`` value ``delta`` from now."""
+    return (timezone.localtime() + datetime.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M")
 
 
 @pytest.mark.parametrize("action", list(ACTIONS))
@@ -415,6 +457,81 @@ def test_staff_bulk_allocate(shop, data):
         assert level == "error" if not changed_orders else level in ("success", "warning")
         if data is None:
             assert messages[0][0] == "success" and len(changed_orders) == 2
+
+
+# --- the back office: an order taken by phone (issue 11) ---------------------------------------
+
+PHONE_ORDER_FIELDS = [*ADDRESS_FIELDS, "payment_method", "note", "member", "token", "step"]
+
+
+@given(data=st.data())
+def test_phone_order(shop, data):
+    member = shop.users["member"]
+    add = [f"add-{p.pk}" for p in (shop.product, shop.hidden, shop.sold_out, shop.unlimited)]
+    fields = [*PHONE_ORDER_FIELDS, *add, "add-999999", "confirm_now", "call_note"]
+    extra = st.sampled_from(
+        [str(member.pk), str(shop.users["finance"].pk), "0", "on", "member", "order", "1", "2"]
+    )
+    changes = data.draw(mutations(fields, extra=extra))
+    with rolled_back():
+        client = shop.client("order_admin")
+        body = apply(
+            {
+                **factories.ADDRESS,
+                "payment_method": "cod",
+                "note": "",
+                "step": "order",
+                "member": str(member.pk),
+                "token": "phone-order-1",
+                add[0]: "1",
+                "confirm_now": "on",
+                "call_note": "Read back to the member.",
+            },
+            changes,
+        )
+        orders = Order.objects.count()
+        users = get_user_model().objects.count()
+        # Placing and confirming in one step writes two events: checked here, not as one whole.
+        ledger = stock_ledger()
+        fresh_messages(client)
+        response = client.post("/staff/orders/new/", body)
+        assert response.status_code in PAGE_STATUSES, response.status_code
+        assert_local_redirect(response)
+        assert_invariants(ledger)
+        placed = Order.objects.count() - orders
+        assert placed in (0, 1)
+        if placed:
+            order = Order.objects.latest("pk")
+            assert response.status_code == 302
+            assert order.customer in (member, shop.users["finance"])
+            assert order.lines.exists()
+            assert order.status in (Status.SUBMITTED, Status.CONFIRMED)
+            assert order.events.count() == (2 if order.status == Status.CONFIRMED else 1)
+        elif get_user_model().objects.count() == users:
+            assert_refusal_shown(response)
+
+
+@given(data=st.data())
+def test_phone_order_new_member(shop, data):
+    changes = data.draw(mutations(["name", "phone", "email", "step"]))
+    with rolled_back():
+        client = shop.client("order_admin")
+        body = apply(
+            {"step": "member", "name": "Wang Fang", "phone": "138 0013 8000", "email": ""},
+            changes,
+        )
+        users = get_user_model().objects.count()
+        response, before, after = post_and_check(client, "/staff/orders/new/", body, judge=False)
+        assert after == before  # registering a member changes no order
+        created = get_user_model().objects.count() - users
+        assert created in (0, 1)
+        if created:
+            user = get_user_model().objects.latest("pk")
+            assert not user.has_usable_password()
+            assert user.first_name.strip() and "\x00" not in user.first_name
+            assert response.status_code == 302
+        else:
+            assert_refusal_shown(response)
 
 
 # --- the back office: list and export query strings -------------------------------------------

@@ -101,3 +101,41 @@ def test_order_selection_pages_never_fail(world, page, numbers, many, extra, rol
             html = answer.content.decode()
             assert "Choose at most 200 orders at a time." in html
             assert world.allocated.number not in html
+
+
+# --- the reports' range (issue 12) ---------------------------------------------------------
+
+REPORT_DATES = st.one_of(
+    value(),
+    st.dates().map(str),
+    st.sampled_from(["0000-00-00", "0001-01-01", "9999-12-31", "2026-02-30", "2026-13-01"]),
+)
+
+
+@settings(max_examples=60)
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["from", "to", "download", "format"]), REPORT_DATES, max_size=4
+    ),
+    role=st.sampled_from(["finance", "superuser"]),
+)
+@example(query={"from": "2026-03-11", "to": "2026-03-10"}, role="finance")
+@example(query={"from": "2016-01-01", "to": "2026-01-01"}, role="finance")
+@example(query={"from": "9999-12-31", "to": "9999-12-31"}, role="superuser")
+@example(query={"from": "2000-01-01", "to": "\x00"}, role="superuser")
+def test_hostile_report_ranges_never_fail(world, query, role):
+    """Any ``?from=&to=`` (and download choice): a page or a file, never a 500; a range
+    the page refuses is said on the page."""
+    with rolled_back():
+        client = world.client(role)
+        before = database_state()
+        response = client.get("/staff/reports/?" + urlencode(query), HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200, response.status_code
+        if response["Content-Type"].startswith("text/html"):
+            form = response.context["form"]
+            assert (response.context["report"] is None) == bool(form.errors)
+            if form.errors:
+                assert "The report was not made:" in response.content.decode()
+        else:
+            assert response["Content-Disposition"].startswith("attachment; filename=")
+        assert database_state() == before

@@ -98,18 +98,29 @@ def test_confirm_and_call_form_errors_re_render_the_page(login, member, admin_us
 def test_call_is_logged_without_changing_the_order(login, member, admin_user):
     order = place(member)
     before = snapshot(order)
+    # "call back" now takes its time, a date-time in the shop's TIME_ZONE (issue 11)
+    when = (timezone.localtime() + datetime.timedelta(hours=2)).replace(second=0, microsecond=0)
     response = login(admin_user).post(
-        url("call", order), {"outcome": "call_back", "note": "After 6 pm."}, follow=True
+        url("call", order),
+        {
+            "outcome": "call_back",
+            "note": "After 6 pm.",
+            "call_back_at": when.strftime("%Y-%m-%dT%H:%M"),
+        },
+        follow=True,
     )
-    assert messages_of(response) == ["Call logged: Asked to call back later."]
+    assert messages_of(response) == [
+        f"Call logged: Asked to call back later. Call back {when:%Y-%m-%d %H:%M}."
+    ]
     after = snapshot(order)
     assert after == dict(before, events=before["events"] + 1)
     event = OrderEvent.objects.filter(order=order).latest("pk")
     assert (event.kind, event.data, event.note) == (
         "call_logged",
-        {"outcome": "call_back"},
+        {"outcome": "call_back", "call_back_at": when.isoformat()},
         "After 6 pm.",
     )
+    assert reload(order).call_back_at == when
     assert "Outcome: Asked to call back later" in response.content.decode()
 
 
@@ -425,7 +436,9 @@ def test_detail_query_count_does_not_grow_with_lines_payments_or_events(
     products = [ProductFactory(stock=None) for _ in range(6)]
     big = place(member, lines=[(p, 2) for p in products])
     for outcome in ("no_answer", "call_back", "reached"):
-        services.log_call(admin_user, big, outcome=outcome, note="")
+        # a call-back needs its time (issue 11)
+        when = timezone.now() + datetime.timedelta(hours=1) if outcome == "call_back" else None
+        services.log_call(admin_user, big, outcome=outcome, note="", call_back_at=when)
     big = confirm(reload(big), admin_user)
     for n in range(4):
         pay(big, finance_user, amount=Decimal("10.00"), reference=f"B-{n}")

@@ -1,8 +1,11 @@
 """Confirming a submitted order after the call, marking it invalid, logging a call."""
 
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
 from orders import services
+from staff import calling
 from staff import forms as staff_forms
 from staff.views.actions._base import OrderActionView
 
@@ -15,8 +18,13 @@ class OrderConfirmView(OrderActionView):
 
     def perform(self, order, data):
         services.confirm_order(
-            self.request.user, order, expected_version=data["version"], call_note=data["call_note"]
+            self.request.user,
+            order,
+            expected_version=data["version"],
+            call_note=data["call_note"],
+            reached_after_failed=data.get("reached_after_failed", False),
         )
+        calling.release(order)
         return _("Order %(number)s is confirmed. Next: allocate it to a delivery person.") % {
             "number": order.number
         }
@@ -29,6 +37,13 @@ class OrderInvalidateView(OrderActionView):
     form_class = staff_forms.InvalidateForm
     confirm_template = "staff/order_invalidate.html"
     http_method_names = ["get", "post"]
+
+    def get_form(self, order, data=None, **kwargs):
+        if data is None:
+            # The order page's "mark it invalid" suggestion pre-fills the reason.
+            reason = self.request.GET.get("reason", "")[: staff_forms.TEXT_MAX]
+            kwargs.setdefault("initial", {"reason": reason.replace("\x00", "")})
+        return super().get_form(order, data, **kwargs)
 
     def perform(self, order, data):
         services.invalidate_order(self.request.user, order, reason=data["reason"])
@@ -44,6 +59,18 @@ class OrderCallView(OrderActionView):
     form_class = staff_forms.CallForm
 
     def perform(self, order, data):
-        services.log_call(self.request.user, order, outcome=data["outcome"], note=data["note"])
+        services.log_call(
+            self.request.user,
+            order,
+            outcome=data["outcome"],
+            note=data["note"],
+            call_back_at=data.get("call_back_at"),
+        )
+        calling.release(order)
         outcome = dict(services.CallOutcome.choices()).get(data["outcome"], "")
+        if data.get("call_back_at"):
+            return _("Call logged: %(outcome)s. Call back %(when)s.") % {
+                "outcome": outcome,
+                "when": date_format(timezone.localtime(data["call_back_at"]), "Y-m-d H:i"),
+            }
         return _("Call logged: %(outcome)s.") % {"outcome": outcome}

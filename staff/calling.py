@@ -1,0 +1,48 @@
+"""Who is calling a member now: a soft notice, not a lock (issue 11, "Who is calling now").
+
+When an order admin opens an order whose confirmation call is still to make (the order
+page holds the confirm and call forms), the order shows "being called by <name> since
+<time>" to the other admins for ``HOLD`` or until a call is logged or the order is
+confirmed. Anyone may still act: the services' version check keeps confirmations safe.
+Kept in the cache (Redis when ``REDIS_URL`` is set, so every web process sees it).
+"""
+
+import datetime
+
+from django.core.cache import cache
+from django.utils import timezone
+
+HOLD = datetime.timedelta(minutes=10)
+
+
+def _key(order_pk):
+    return f"mall:calling:{order_pk}"
+
+
+def claim(order, user):
+    """Record that ``user`` is calling the member of ``order`` unless someone else is.
+
+    Returns the notice in force afterwards (``{"user_id", "name", "since"}``).
+    """
+    current = cache.get(_key(order.pk))
+    if current and current["user_id"] != user.pk:
+        return current
+    notice = {
+        "user_id": user.pk,
+        "name": user.get_full_name() or user.get_username(),
+        "since": current["since"] if current else timezone.now(),
+    }
+    cache.set(_key(order.pk), notice, int(HOLD.total_seconds()))
+    return notice
+
+
+def release(order):
+    """Forget who was calling (a call was logged or the order confirmed)."""
+    cache.delete(_key(order.pk))
+
+
+def callers(orders):
+    """``{order_pk: notice}`` for the ``orders`` someone is calling now (one cache read)."""
+    keys = {_key(order.pk): order.pk for order in orders}
+    found = cache.get_many(list(keys))
+    return {keys[key]: notice for key, notice in found.items()}
