@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Where `make run` serves: `make run PORT=8001`, `make run HOST=0.0.0.0` (all interfaces).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test lint format bench bench-quick clean
 
@@ -17,7 +20,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	@if [ -x "$${MALL_CHROMIUM:-/usr/bin/chromium}" ]; then \

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from mall.models import Category, Product
 
@@ -104,19 +105,19 @@ class ProductAdminForm(forms.ModelForm):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
-    """Categories: search by name or slug, filter by parent."""
+class CategoryAdmin(TranslationAdmin):
+    """Categories: the name in each language side by side; search by either name or slug."""
 
     list_display = ("name", "parent", "slug")
     list_select_related = ("parent", "parent__parent")
     list_filter = (("parent", admin.RelatedOnlyFieldListFilter),)
-    search_fields = ("name", "slug")
+    search_fields = ("name_zh_hans", "name_en", "slug")
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("parent",)
     ordering = ("parent__name", "name")
 
 
-class VariationInline(admin.TabularInline):
+class VariationInline(TranslationTabularInline):
     """The variations of a variable product, edited on the parent's page."""
 
     model = Product
@@ -141,8 +142,9 @@ class VariationInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    """Products: search by SKU or name; a variable product edits its variations inline.
+class ProductAdmin(TranslationAdmin):
+    """Products: search by SKU or name (either language); a variable product edits its
+    variations inline. Names and descriptions are edited in each language side by side.
 
     Stock reserved by orders while the page is open is never overwritten
     (``ProductAdminForm``).
@@ -170,7 +172,7 @@ class ProductAdmin(admin.ModelAdmin):
         ("parent", admin.EmptyFieldListFilter),
         ("categories", admin.RelatedOnlyFieldListFilter),
     )
-    search_fields = ("sku", "name")
+    search_fields = ("sku", "name_zh_hans", "name_en")
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("parent",)
     filter_horizontal = ("categories",)

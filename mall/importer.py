@@ -69,14 +69,16 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mall import wc_headers
+from mall.import_languages import name_categories
 from mall.import_sources import ImportFileError, open_table
 from mall.models import Category, Product
+from mall.translation import localized_fields
 
 __all__ = ["ImportFileError", "ImportReport", "RowNote", "import_products"]
 
@@ -968,7 +970,7 @@ class _Writer:
             groups.setdefault(fields, []).append(product)
         for fields, products in groups.items():
             # Only the fields that changed: a price file rewrites prices, nothing else.
-            _update_rows(products, [*fields, "updated_at"])
+            _update_rows(products, localized_fields(Product, [*fields, "updated_at"]))
         created = {id(p) for p in to_create}
         changed |= self._sync_categories(wanted, created)
         for row in rows:
@@ -1127,7 +1129,7 @@ def _differs(product, name, value):
 # --------------------------------------------------------------------------- entry point
 
 
-def import_products(path, *, dry_run=False):
+def import_products(path, *, dry_run=False, language=None):
     """Import a WooCommerce product export (CSV or XLSX) into the catalogue.
 
     ``path`` is a file path (str or Path). Returns an :class:`ImportReport`. Rows with bad
@@ -1137,10 +1139,17 @@ def import_products(path, *, dry_run=False):
     nothing is written): missing, a folder, unreadable, empty, header only, not UTF-8,
     no SKU or ID column, more rows than ``MALL_IMPORT_MAX_ROWS``. Safe to repeat:
     products are matched by SKU (any letter case), then by WooCommerce ID.
+
+    ``language`` (a code of ``LANGUAGES``, default the active one) is the language of the
+    file's names and descriptions: they fill that language's texts only, so importing the
+    same catalogue in each language (matched by SKU) gives it both
+    (``mall.import_languages`` pairs the categories).
     """
+    language = language or translation.get_language()
     report = ImportReport(dry_run=dry_run)
     rows = _read(Path(path), report)
-    with transaction.atomic():
+    with translation.override(language), transaction.atomic():
+        name_categories(rows, language)
         _import(rows, report)
         if dry_run:
             transaction.set_rollback(True)
@@ -1308,10 +1317,20 @@ def _rename_variations(parents, report):
     """Give the stored variations of renamed variable ``parents`` their parent's new name."""
     if not parents:
         return
-    stale = Product.objects.filter(parent__in=parents).exclude(name=F("parent__name"))
+    # The name in the language of this run (mall.translation): one column, no fallback.
+    (name,) = localized_fields(Product, ["name"])
+    stale = (
+        Product.objects.rewrite(False)
+        .filter(parent__in=parents)
+        .exclude(**{name: F(f"parent__{name}")})
+    )
     listed = set(report.created) | set(report.updated)
     report.updated += [sku for sku in stale.values_list("sku", flat=True) if sku not in listed]
-    Product.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).update(
-        name=Subquery(Product.objects.filter(pk=OuterRef("parent_id")).values("name")[:1]),
+    Product.objects.rewrite(False).filter(pk__in=list(stale.values_list("pk", flat=True))).update(
+        **{
+            name: Subquery(
+                Product.objects.rewrite(False).filter(pk=OuterRef("parent_id")).values(name)[:1]
+            )
+        },
         updated_at=timezone.now(),
     )

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -281,3 +282,79 @@ class Product(models.Model):
         """Whether ``quantity`` units can be reserved now (``None`` stock is unlimited)."""
         stock = self.available_stock
         return stock is None or stock >= quantity
+
+
+class Profile(models.Model):
+    """What a member keeps with their account besides Django's user: phone and language.
+
+    ``language`` is a code of ``LANGUAGES`` ("" until the member uses the shop: checkout
+    and the account page set it); e-mails not tied to an order are written in it.
+    Created on first use (:meth:`for_user`), so accounts made before it need nothing.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="profile",
+    )
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES
+    )
+
+    class Meta:
+        verbose_name = _("member profile")
+        verbose_name_plural = _("member profiles")
+
+    def __str__(self):
+        return str(self.user)
+
+    @classmethod
+    def for_user(cls, user):
+        """Return ``user``'s profile, creating an empty one the first time."""
+        profile, _created = cls.objects.get_or_create(user=user)
+        return profile
+
+
+class Address(models.Model):
+    """A delivery address a member saved on the account page; at most one is the default.
+
+    The default pre-fills checkout. An order copies the address when it is placed
+    (``Order`` keeps its own snapshot), so editing or deleting a saved address never moves
+    an order.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("member"),
+        on_delete=models.CASCADE,
+        related_name="addresses",
+    )
+    recipient = models.CharField(_("recipient"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=30)
+    region = models.CharField(_("province / region"), max_length=100)
+    city = models.CharField(_("city"), max_length=100)
+    address_line = models.CharField(_("address"), max_length=255)
+    postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    is_default = models.BooleanField(_("default address"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    FIELDS = ("recipient", "phone", "region", "city", "address_line", "postcode")
+
+    class Meta:
+        verbose_name = _("saved address")
+        verbose_name_plural = _("saved addresses")
+        ordering = ["-is_default", "-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(is_default=True), name="address_one_default_per_user"
+            ),
+        ]
+
+    def __str__(self):
+        return ", ".join(v for v in (self.recipient, self.address_line, self.city) if v)
+
+    def as_dict(self):
+        """The address fields as the checkout form and ``services.place_order`` take them."""
+        return {field: getattr(self, field) for field in self.FIELDS}

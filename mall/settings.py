@@ -41,6 +41,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "modeltranslation",  # before the admin, whose forms it extends (mall/translation.py)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -124,9 +125,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+# The shop's language: Simplified Chinese for this Chinese mall, English available. A
+# visitor's language cookie and Accept-Language header choose between them
+# (LocaleMiddleware); each order keeps the language it was placed in for its e-mails.
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE", "zh-hans").strip().lower()
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(
+        f"DJANGO_LANGUAGE_CODE={LANGUAGE_CODE!r}: use one of {', '.join(dict(LANGUAGES))}."
+    )
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Catalogue texts in every language (django-modeltranslation): a missing translation
+# shows the other language rather than nothing.
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": tuple(dict(LANGUAGES))}
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -162,21 +173,26 @@ LOGGING = {
 # The shop itself.
 MALL_NAME = os.environ.get("MALL_NAME", "Harbour Mall")
 MALL_CURRENCY = os.environ.get("MALL_CURRENCY", "CNY")
+# The locale whose symbol for the currency every reader sees (mall.formatting): ¥, not CN¥.
+MALL_CURRENCY_LOCALE = os.environ.get("MALL_CURRENCY_LOCALE", "zh_Hans_CN")
 MALL_SHIPPING_FEE = Decimal(os.environ.get("MALL_SHIPPING_FEE", "10.00"))
 MALL_FREE_SHIPPING_FROM = Decimal(os.environ.get("MALL_FREE_SHIPPING_FROM", "199.00"))
 MALL_MAX_LINE_QUANTITY = int(os.environ.get("MALL_MAX_LINE_QUANTITY", "99"))
 # Rows one product file may hold (manage.py import_products refuses a larger file whole).
 MALL_IMPORT_MAX_ROWS = int(os.environ.get("MALL_IMPORT_MAX_ROWS", "200000"))
 MALL_MAX_PAYMENT_AMOUNT = Decimal(os.environ.get("MALL_MAX_PAYMENT_AMOUNT", "1000000.00"))
-MALL_BANK_DETAILS = os.environ.get(
-    "MALL_BANK_DETAILS",
-    "Harbour Mall Ltd · Bank of Example, Harbour Road branch · account 6222 0000 1234 5678",
+# Where prepaid orders are paid. The shop's own values come from the environment as
+# written; the demo defaults are translated, so a Chinese page or e-mail shows them in
+# Chinese.
+MALL_BANK_DETAILS = os.environ.get("MALL_BANK_DETAILS") or _(
+    "Harbour Mall Ltd · Bank of Example, Harbour Road branch · account 6222 0000 1234 5678"
 )
-MALL_REMITTANCE_DETAILS = os.environ.get(
-    "MALL_REMITTANCE_DETAILS",
-    "Harbour Mall Ltd · 88 Harbour Road, Shanghai 200000 (China Post remittance)",
+MALL_REMITTANCE_DETAILS = os.environ.get("MALL_REMITTANCE_DETAILS") or _(
+    "Harbour Mall Ltd · 88 Harbour Road, Shanghai 200000 (China Post remittance)"
 )
 MALL_PHONE = os.environ.get("MALL_PHONE", "400-000-0000")
+# Password reset links asked for per hour, per client address and per e-mail address.
+MALL_PASSWORD_RESET_LIMIT = int(os.environ.get("MALL_PASSWORD_RESET_LIMIT", "5"))
 # The confirmation desk (issue 11): an order still awaiting its call after this many
 # hours is highlighted; after this many unanswered calls the order page suggests marking
 # it invalid (never automatically).

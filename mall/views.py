@@ -15,13 +15,18 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, resolve_url
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
+from modeltranslation.utils import build_localized_fieldname
 
+from mall.accounts import set_language_cookie
 from mall.catalogue import CategoryTree, decorate, listed_products, max_quantity, offer_for
 from mall.formatting import normalize_typed
 from mall.forms import RegisterForm
 from mall.http import safe_next
+from mall.models import Profile
+from orders.selectors import is_order_staff
 
 PAGE_SIZE = 24
 SEARCH_MAX_LENGTH = 100
@@ -144,7 +149,8 @@ def clean_query(raw):
 
 
 class SearchView(TemplateView):
-    """Listed products whose name or SKU (or a variation's SKU) contains ``?q=``, any case."""
+    """Listed products whose name in any language or SKU (or a variation's SKU) contains
+    ``?q=``, any case."""
 
     template_name = "mall/search.html"
 
@@ -152,8 +158,11 @@ class SearchView(TemplateView):
         query = clean_query(self.request.GET.get("q", ""))
         page = None
         if query:
+            matches = Q()
+            for code, _label in settings.LANGUAGES:  # a name in either language matches
+                matches |= Q(**{f"{build_localized_fieldname('name', code)}__icontains": query})
             matches = (
-                Q(name__icontains=query)
+                matches
                 | Q(sku__icontains=query)
                 | Q(variations__sku__icontains=query, variations__is_visible=True)
             )
@@ -162,9 +171,25 @@ class SearchView(TemplateView):
 
 
 class LoginView(auth_views.LoginView):
-    """Django's sign-in (django-axes locks out repeated failures)."""
+    """Django's sign-in (django-axes locks out repeated failures).
+
+    Without a ``next``, staff land on the back office (``/staff/``) and members on the
+    shop. A member's saved language (``Profile.language``) becomes the site's language.
+    """
 
     template_name = "registration/login.html"
+
+    def get_default_redirect_url(self):
+        if self.next_page is None and is_order_staff(self.request.user):
+            return reverse("staff:dashboard")
+        return super().get_default_redirect_url()
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        profile = Profile.objects.filter(user=form.get_user()).first()
+        if profile and profile.language:
+            set_language_cookie(response, profile.language)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -212,6 +212,11 @@ class Order(FSMModelMixin, models.Model):
     paid_at = models.DateTimeField(_("paid in full"), null=True, blank=True)
 
     version = models.PositiveIntegerField(_("version"), default=1)
+    # The language the member used at checkout: every e-mail about the order is written in
+    # it. "" (orders placed before languages were kept) means the shop's LANGUAGE_CODE.
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, default="", choices=settings.LANGUAGES
+    )
     # One-time token from the checkout form: a double submit finds the order it made.
     checkout_token = models.CharField(
         max_length=64, null=True, blank=True, unique=True, editable=False
@@ -300,6 +305,11 @@ class Order(FSMModelMixin, models.Model):
 
     def get_absolute_url(self):
         return reverse("orders:detail", args=[self.number])
+
+    @property
+    def email_language(self):
+        """The language of the member's e-mails about this order (a code of ``LANGUAGES``)."""
+        return self.language or settings.LANGUAGE_CODE
 
     # --- read helpers ------------------------------------------------------------------
 

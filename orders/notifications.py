@@ -81,8 +81,11 @@ def change_lines(data):
 def send_order_email(order_id, kind):
     """Send the member the ``kind`` e-mail (a key of ``SUBJECTS``) about order ``order_id``.
 
-    Renders ``orders/email/<kind>.txt`` and ``.html``. Never raises: any failure is logged
-    with the order and kind. Returns ``True`` when the message was handed to the backend.
+    Renders ``orders/email/<kind>.txt`` and ``.html`` in the order's language
+    (``Order.language``, the one the member placed it in): subject, body, money, dates
+    and status labels alike, whatever language the staff member who acted uses. Never
+    raises: any failure is logged with the order and kind. Returns ``True`` when the
+    message was handed to the backend.
     """
     from orders.models import Order
 
@@ -91,7 +94,7 @@ def send_order_email(order_id, kind):
         if not order.customer.email:
             logger.info("order %s: no e-mail address for %s mail", order.number, kind)
             return False
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(order.email_language):
             context = {
                 "order": order,
                 "lines": list(order.lines.all()),
@@ -101,6 +104,7 @@ def send_order_email(order_id, kind):
                 "MALL_BANK_DETAILS": settings.MALL_BANK_DETAILS,
                 "MALL_REMITTANCE_DETAILS": settings.MALL_REMITTANCE_DETAILS,
                 "kind": kind,
+                "LANGUAGE_CODE": order.email_language,
                 "position": order.money_position(),
                 **_event_context(order, kind),
             }

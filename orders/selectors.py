@@ -100,6 +100,26 @@ def staff_timeline(order):
     return order.events.select_related("actor").order_by("created_at", "pk")
 
 
+# The queue each role's order list opens on (issue 14), first role that matches wins.
+ROLE_LIST_QUEUES = (
+    (ORDER_ADMINS, "awaiting_confirmation"),
+    (FINANCE, "awaiting_prepayment"),
+    (LOGISTICS, "awaiting_shipment"),  # their own orders only: their deliveries
+)
+
+
+def default_list_query(user):
+    """The query string the back-office order list opens on for ``user``: the queue of
+    work waiting for their role (``ROLE_LIST_QUEUES``), or ``""`` (every order)."""
+    roles = staff_roles(user)
+    for role, key in ROLE_LIST_QUEUES:
+        if role in roles:
+            for queue in queue_definitions():
+                if queue["key"] == key:
+                    return queue["query"]
+    return ""
+
+
 # Queues on the dashboard: (key, label, filter, which roles see it, list query string).
 def queue_definitions():
     """Return the dashboard queues as dicts with ``key``, ``q`` (a ``Q``), ``roles``, ``query``."""

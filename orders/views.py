@@ -15,15 +15,16 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from mall.catalogue import find_products
 from mall.http import safe_next
-from mall.models import Product
+from mall.models import Address, Product, Profile
 from orders import selectors, services
 from orders.cart import Cart, CartError
 from orders.delivery_words import attempt_words
@@ -91,7 +92,9 @@ class CartView(TemplateView):
 class CartAddView(View):
     """POST ``product``, ``quantity`` (default 1), ``next``: add to the cart, then go back.
 
-    Goes back to ``next`` when it is on this site, else to the product's page.
+    Goes back to ``next`` when it is on this site (a listing's "Add to cart" sends the
+    listing, so the shopper stays where they were), else to the product's page. The
+    message says how many items the cart now holds.
     """
 
     http_method_names = ["post"]
@@ -127,15 +130,27 @@ class CartAddView(View):
             if key.startswith("choice-") and value
         }
         choices = {name: choices[name] for name in product.attribute_choices if name in choices}
+        cart = Cart(request.session)
         try:
-            Cart(request.session).add(product, quantity, choices)
+            cart.add(product, quantity, choices)
         except CartError as error:
             messages.error(request, error.message)
         else:
+            units = len(cart)
             messages.success(
                 request,
-                _("Added %(quantity)d × %(name)s to your cart.")
-                % {"quantity": quantity, "name": product.name_with_choices(choices)},
+                " ".join(
+                    (
+                        _("Added %(quantity)d × %(name)s to your cart.")
+                        % {"quantity": quantity, "name": product.name_with_choices(choices)},
+                        ngettext(
+                            "Your cart holds %(count)d item.",
+                            "Your cart holds %(count)d items.",
+                            units,
+                        )
+                        % {"count": units},
+                    )
+                ),
             )
         return redirect(back)
 
@@ -264,6 +279,7 @@ class CheckoutView(LoginRequiredMixin, View):
                     note=form.cleaned_data["note"],
                     checkout_token=token,
                     expected_total=form.cleaned_data.get("expected_total"),
+                    language=translation.get_language(),
                 )
             except OrderError as error:
                 add_service_errors(form, error)
@@ -287,11 +303,18 @@ class CheckoutView(LoginRequiredMixin, View):
         return None
 
     def _initial(self):
-        """The address of the member's most recent order, or their name for a first order."""
-        last = selectors.orders_for_member(self.request.user).first()
+        """Start from the member's default saved address (account page), else the address
+        of their most recent order, else their name and phone for a first order."""
+        user = self.request.user
+        last = selectors.orders_for_member(user).first()
+        initial = {"payment_method": last.payment_method} if last else {}
+        saved = Address.objects.filter(user=user, is_default=True).first()
+        if saved:
+            return {**initial, **saved.as_dict()}
         if last:
-            return {**last.address_dict, "payment_method": last.payment_method}
-        return {"recipient": self.request.user.get_full_name()}
+            return {**initial, **last.address_dict}
+        profile = Profile.objects.filter(user=user).first()
+        return {"recipient": user.get_full_name(), "phone": profile.phone if profile else ""}
 
     def _render(self, form, cart, token):
         context = {

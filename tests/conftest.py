@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from tests import factories
 
@@ -30,6 +31,22 @@ def pytest_terminal_summary(terminalreporter, config):
             f"{count} PostgreSQL-only race tests not run on SQLite "
             "(set DATABASE_URL=postgres://... to run them)."
         )
+
+
+@pytest.fixture(autouse=True)
+def site_language(request, settings):
+    """Run each test in one site language: English, unless marked ``language("zh-hans")``.
+
+    The shop's default is Simplified Chinese (``DJANGO_LANGUAGE_CODE``); most tests read
+    English text, so they set the language they read here, once for the suite: it becomes
+    ``LANGUAGE_CODE`` (what a visitor without a language cookie or ``Accept-Language`` gets)
+    and the active language of the test itself. Returns the code.
+    """
+    marker = request.node.get_closest_marker("language")
+    code = marker.args[0] if marker else "en"
+    settings.LANGUAGE_CODE = code
+    with translation.override(code):
+        yield code
 
 
 @pytest.fixture

@@ -49,14 +49,62 @@ def test_home_page_in_chinese_from_the_language_cookie(client, db):
     assert "Add to cart" not in html
 
 
-def test_home_page_stays_english_without_a_language_choice(client, db):
+def test_home_page_in_the_shop_language_without_a_language_choice(client, db, settings):
+    """The site language (``DJANGO_LANGUAGE_CODE``) is what a visitor without a cookie or
+    ``Accept-Language`` gets; the suite runs in English (``site_language``)."""
     factories.ProductFactory(name="Jasmine Tea", price="68.00", stock=5)
 
     html = client.get(reverse("home")).content.decode()
-
     assert '<html lang="en">' in html
     assert "Add to cart" in html
     assert "加入购物车" not in html
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    html = client.get(reverse("home")).content.decode()
+    assert '<html lang="zh-hans">' in html and "加入购物车" in html
+
+
+@pytest.mark.language("zh-hans")
+def test_the_browser_s_accept_language_wins_over_the_shop_language(client, db):
+    factories.ProductFactory(name="Jasmine Tea", price="68.00", stock=5)
+    assert "加入购物车" in client.get(reverse("home")).content.decode()
+    english = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8").content.decode()
+    assert '<html lang="en">' in english and "Add to cart" in english
+    chinese = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<html lang="zh-hans">' in chinese
+
+
+@pytest.mark.parametrize(
+    "environment,expected",
+    [
+        ({}, "zh-hans"),
+        ({"DJANGO_LANGUAGE_CODE": "en"}, "en"),
+        ({"DJANGO_LANGUAGE_CODE": "fr"}, None),
+    ],
+)
+def test_the_shop_language_comes_from_the_environment(environment, expected):
+    """Simplified Chinese unless ``DJANGO_LANGUAGE_CODE`` says ``en``; anything else stops
+    the start with a clear message (``ImproperlyConfigured``)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_LANGUAGE_CODE"}
+    env.update(environment, DJANGO_SETTINGS_MODULE="mall.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.LANGUAGE_CODE)"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if expected is None:
+        assert result.returncode != 0
+        assert "DJANGO_LANGUAGE_CODE='fr'" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected
 
 
 def test_staff_order_list_in_chinese_from_accept_language(login, admin_user):

@@ -1,27 +1,22 @@
 """Storefront template helpers: money in the shop currency, durations in minutes."""
 
-from decimal import Decimal, InvalidOperation
 from urllib.parse import quote, urlsplit
 
 from django import template
-from django.conf import settings
+
+from mall.formatting import format_money
 
 register = template.Library()
 
 
 @register.filter
 def money(value, currency=None):
-    """Format a ``Decimal`` amount as ``1,234.50 CNY`` (2 decimals, ``MALL_CURRENCY``).
+    """``{{ product.price|money }}`` → ``¥1,234.50`` in the active language.
 
-    ``None`` or a value that is not a number renders as an empty string.
+    See :func:`mall.formatting.format_money`; ``None`` or a value that is not a number
+    renders as an empty string.
     """
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return ""
-    return f"{amount:,.2f} {currency or settings.MALL_CURRENCY}"
+    return format_money(value, currency=currency)
 
 
 @register.filter

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from mall.formatting import normalize_typed
@@ -182,6 +183,18 @@ def clean_payment_method(value):
     if value not in PaymentMethod.values:
         raise InvalidInput(_("Choose a payment method."), code="payment_method")
     return value
+
+
+def clean_language(value):
+    """Return ``value`` as a code of ``LANGUAGES`` (``zh-Hans`` → ``zh-hans``).
+
+    ``None`` or ``""`` gives the active language; a language the shop does not offer is
+    refused with ``InvalidInput``.
+    """
+    code = (value or translation.get_language() or settings.LANGUAGE_CODE).lower()
+    if code not in dict(settings.LANGUAGES):
+        raise InvalidInput(_("Choose a language the shop offers."), code="language")
+    return code
 
 
 def clean_amount(amount, *, allow_zero=False):

@@ -6,6 +6,7 @@ DESIGN: ``place_order``, ``edit_order``.
 import re
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -13,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mall.models import Profile
 from mall.templatetags.shop import money
 from orders import locks
 from orders.exceptions import (
@@ -120,6 +122,7 @@ def place_order(
     note="",
     checkout_token=None,
     expected_total=None,
+    language=None,
     customer=None,
 ):
     """Place an order for ``actor`` (a signed-in member) and reserve its stock.
@@ -135,7 +138,10 @@ def place_order(
     token of the checkout form; placing again with the same token returns the order it
     made instead of a second one (double submit). ``expected_total``: optional ``Decimal``
     total the member was shown; if prices or the cart changed so the total differs,
-    ``TotalChanged`` is raised and nothing is placed.
+    ``TotalChanged`` is raised and nothing is placed. ``language``: the code of
+    ``LANGUAGES`` the member is using (default: the active language); the order keeps it
+    for its e-mails and it becomes the member's preference (``mall.models.Profile``); for
+    an order taken by phone it defaults to the member's saved language instead.
 
     Unit prices are the products' current prices, copied onto the lines. Raises
     ``NotPermitted`` (anonymous), ``InvalidInput`` (bad lines, address, method, note, or
@@ -153,6 +159,11 @@ def place_order(
     cleaned_address = inputs.clean_address(address)
     payment_method = inputs.clean_payment_method(payment_method)
     note = inputs.clean_text(note, _("The note"))
+    if for_member and not language:
+        # An order taken by phone: the member's own language, not the admin's page's.
+        saved = Profile.objects.filter(user=owner).values_list("language", flat=True).first()
+        language = saved or settings.LANGUAGE_CODE
+    language = inputs.clean_language(language)
     if checkout_token:
         existing = Order.objects.filter(checkout_token=checkout_token, customer=owner).first()
         if existing:
@@ -197,6 +208,7 @@ def place_order(
                 customer=owner,
                 payment_method=payment_method,
                 customer_note=note,
+                language=language,
                 subtotal=subtotal,
                 shipping_fee=fee,
                 total=total,
@@ -252,6 +264,8 @@ def place_order(
                     ),
                 },
             )
+            if not for_member:  # the language the member chose by using it
+                Profile.objects.update_or_create(user=owner, defaults={"language": language})
             bookkeeping.notify(order, "placed")
     except IntegrityError:
         if checkout_token:

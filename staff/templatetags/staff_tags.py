@@ -4,17 +4,19 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from mall.templatetags.shop import money as money_format
+from mall import formatting
 
 register = template.Library()
 
 
 def format_money(value):
-    """Return a ``Decimal`` amount as ``"1,280.50 CNY"``: the storefront's ``money`` format.
+    """Return a ``Decimal`` amount as ``"¥1,280.50"``, always with two decimals.
 
-    ``None`` and values that are not numbers give ``""``.
+    The one format of :func:`mall.formatting.format_money` in the active language; pages
+    set amounts in tabular figures (``.money`` / ``td.num`` in ``mall.css``). ``None``
+    and values that are not numbers give ``""``.
     """
-    return money_format(value)
+    return formatting.format_money(value)
 
 
 def waiting_label(since, now=None):
@@ -79,7 +81,7 @@ def person(user):
 
 @register.filter
 def money(value):
-    """``{{ order.total|money }}`` → ``128.50 CNY``."""
+    """``{{ order.total|money }}`` → ``¥128.50``."""
     return format_money(value)
 
 

@@ -1,6 +1,7 @@
 """The order list: status tabs, filters, search, sort and fast deep paging."""
 
 from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
@@ -63,6 +64,11 @@ class OrderListView(StaffRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         request = self.request
         params = request.GET
+        # A bare /staff/orders/ opens on the work waiting for the user's role; "All
+        # orders" (any query string, e.g. ?sort=-placed_at) is one click away.
+        role_queue = not params and selectors.default_list_query(request.user)
+        if role_queue:
+            params = QueryDict(role_queue)
         filterset = OrderFilter(params, queryset=staff_orders(request), request=request)
         orders = filterset.qs
 
@@ -144,6 +150,8 @@ class OrderListView(StaffRequiredMixin, TemplateView):
             tabs=tabs,
             sort_links=sort_links,
             queue_label=queue_label,
+            role_queue=bool(role_queue),
+            all_orders_url="?sort=-placed_at",
             filtered=any(v for k, v in params.items() if k not in ("page", "sort")),
             export_url=reverse("staff:order-export") + _query_string(params, page=None),
             export_xlsx_url=reverse("staff:order-export")

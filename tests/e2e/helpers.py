@@ -209,5 +209,7 @@ def staff_users():
 
 
 def money(amount):
-    """``amount`` as the pages show it: ``1,234.50 CNY``."""
-    return f"{Decimal(amount):,.2f} {settings.MALL_CURRENCY}"
+    """``amount`` as the pages show it in English: ``¥1,234.50`` (independently of
+    ``mall.formatting``, so a change of format there shows up here)."""
+    assert settings.MALL_CURRENCY == "CNY"
+    return f"¥{Decimal(amount):,.2f}"

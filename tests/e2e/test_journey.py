@@ -403,6 +403,10 @@ def test_cash_on_delivery_invalid_and_member_cancelled_orders(actor, screenshot)
         f"Order {invalid_number} is cancelled."
     )
     admin.click(admin.page.get_by_role("link", name="Orders", exact=True))
+    # The list opens on the admin's queue (nothing awaits confirmation now); all is one click.
+    expect(admin.page.locator(".staff-role-queue")).to_be_visible()
+    expect(admin.page.locator("table.staff-orders tbody tr")).to_have_count(0)
+    admin.click(admin.page.get_by_role("link", name="Show all orders"))
     rows = admin.page.locator("table.staff-orders tbody tr")
     expect(rows).to_have_count(3)
     expect(rows.filter(has_text=cod_number)).to_contain_text("Allocated")

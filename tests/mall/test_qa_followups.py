@@ -64,7 +64,9 @@ def admin_post_data(page, **changes):
     product = form.instance
     data = {
         "sku": product.sku,
-        "name": product.name,
+        # The admin edits names and descriptions per language, side by side.
+        "name_en": product.name,
+        "name_zh_hans": product.name,
         "slug": product.slug,
         "position": str(product.position),
         "price": "" if product.price is None else str(product.price),
@@ -77,14 +79,18 @@ def admin_post_data(page, **changes):
         "stock_seen": input_value(page, "stock_seen"),
         "parent": "",
         "attributes": "{}",
-        "short_description": "",
-        "description": "",
+        "short_description_en": "",
+        "short_description_zh_hans": "",
+        "description_en": "",
+        "description_zh_hans": "",
         "image_urls": "[]",
         "_save": "Save",
     }
     for flag in ("is_visible", "in_stock", "is_variable"):
         if getattr(product, flag):
             data[flag] = "on"
+    if "name" in changes:
+        changes["name_en"] = changes.pop("name")
     data.update(changes)
     return data
 

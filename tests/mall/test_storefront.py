@@ -95,7 +95,7 @@ class TestHome:
         assert product_names(response) == ["Shirt", "Visible mug"]
         assert "Hidden mug" not in response.text
         assert "SHIRT-S" not in response.text  # variations show on their parent only
-        assert "50.00 CNY" in response.text
+        assert "¥50.00" in response.text
         assert 'href="/category/clothing/"' in response.text  # the category sidebar
 
     def test_cards_add_to_cart_or_choose_options(self, client, variable_shirt):
@@ -111,7 +111,7 @@ class TestHome:
         assert "Only 3 left" in html
         assert html.count("Out of stock") == 2
         # The variable product shows its lowest current price.
-        assert re.search(r'From</span> <span class="price-now on-sale">25.00 CNY</span>', html)
+        assert re.search(r'From</span> <span class="price-now on-sale">¥25.00</span>', html)
 
     def test_paginated_24_per_page(self, client):
         for number in range(30):
@@ -213,7 +213,7 @@ class TestProduct:
 
         assert response.status_code == 200
         assert '<h1 id="product-title">Jasmine Green Tea 茉莉花茶</h1>' in response.text
-        assert "68.00 CNY" in response.text
+        assert "¥68.00" in response.text
         assert "Only 4 left" in response.text
         assert "Fragrant.<br>Brew at 80 °C." in response.text
         assert cart_forms(response.text)[0] == (tea.pk, 1)
@@ -226,8 +226,8 @@ class TestProduct:
 
         html = client.get(mug.get_absolute_url()).text
 
-        assert '<span class="price-now on-sale">40.00 CNY</span>' in html
-        assert re.search(r"<del class=\"price-was\">.*50.00 CNY</del>", html)
+        assert '<span class="price-now on-sale">¥40.00</span>' in html
+        assert re.search(r"<del class=\"price-was\">.*¥50.00</del>", html)
 
     def test_sale_price_outside_its_window_is_not_shown(self, client):
         now = timezone.now()
@@ -241,8 +241,8 @@ class TestProduct:
 
         html = client.get(mug.get_absolute_url()).text
 
-        assert '<span class="price-now">50.00 CNY</span>' in html
-        assert "40.00 CNY" not in html
+        assert '<span class="price-now">¥50.00</span>' in html
+        assert "¥40.00" not in html
 
     def test_out_of_stock_product_has_no_add_button(self, client):
         clock = ProductFactory(slug="clock", stock=0)
@@ -261,9 +261,9 @@ class TestProduct:
         html = response.text
         options = re.findall(r'<option value="(\d+)"([^>]*)>([^<]*)</option>', html)
         assert [(int(pk), text) for pk, _attrs, text in options] == [
-            (small.pk, "Size: S — 30.00 CNY — in stock"),
-            (medium.pk, "Size: M — 25.00 CNY (was 30.00 CNY) — only 2 left"),
-            (large.pk, "Size: L — 32.00 CNY — out of stock"),
+            (small.pk, "Size: S — ¥30.00 — in stock"),
+            (medium.pk, "Size: M — ¥25.00 (was ¥30.00) — only 2 left"),
+            (large.pk, "Size: L — ¥32.00 — out of stock"),
         ]
         assert "selected" in options[0][1]
         assert "disabled" in options[2][1]

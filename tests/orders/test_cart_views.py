@@ -48,7 +48,7 @@ def test_add_twice_adds_up_and_the_header_counts_units(client, product):
     assert response.context["cart_count"] == 5
     response = add(client, product, "1", next=CART)
     assert cart_of(client)[str(product.pk)] == 3
-    assert "Added 1 × Mug to your cart." in messages_of(response)
+    assert "Added 1 × Mug to your cart. Your cart holds 6 items." in messages_of(response)
 
 
 def test_add_without_next_goes_to_the_product_page(client, product):
@@ -147,8 +147,8 @@ def test_cart_page_shows_lines_money_and_the_free_shipping_rule(client, product,
     assert response.context["total"] == Decimal("160.00")
     assert response.context["missing_for_free_shipping"] == Decimal("49.00")
     html = response.content.decode()
-    assert "150.00 CNY" in html and "160.00 CNY" in html
-    assert "Add 49.00 CNY more to get free shipping." in html
+    assert "¥150.00" in html and "¥160.00" in html
+    assert "Add ¥49.00 more to get free shipping." in html
     assert f'for="id_qty-{product.pk}"' in html
     assert reverse("orders:checkout") in html
 
@@ -268,3 +268,18 @@ def test_cart_class_refuses_and_leaves_the_session_alone(product):
     assert session["cart"] == {str(product.pk): 2}
     assert cart.set(product, 0) == 0
     assert session["cart"] == {}
+
+
+def test_add_to_cart_on_a_listing_stays_on_the_listing(client, product):
+    """The home grid's "Add to cart" adds and comes back to the same page and card."""
+    listing = client.get("/?page=1").text
+    assert f'name="next" value="/?page=1#product-{product.pk}"' in listing
+    response = client.post(
+        "/cart/add/",
+        {"product": product.pk, "quantity": "1", "next": f"/?page=1#product-{product.pk}"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/?page=1#product-{product.pk}"
+    assert cart_of(client) == {str(product.pk): 1}
+    page = client.get("/?page=1")
+    assert "Added 1 × Mug to your cart. Your cart holds 1 item." in messages_of(page)

@@ -182,7 +182,7 @@ def test_a_good_checkout_places_one_order_with_exact_money(
     assert message.to == [member.email]
     assert order.number in message.subject
     assert order.number in message.body
-    assert "169.70 CNY" in message.body
+    assert "¥169.70" in message.body
     assert shop_settings.MALL_BANK_DETAILS in message.body
     html = message.alternatives[0][0]
     assert order.number in html
@@ -296,7 +296,7 @@ def test_checkout_refused_when_total_changed_since_page_shown(client, member, se
     data = {**ADDRESS, "payment_method": "cod", "note": "", "checkout_token": token}
     response = client.post(reverse("orders:checkout"), {**data, "expected_total": "239.00"})
     assert response.status_code == 200
-    assert "The total changed from 239.00 CNY to 1,009.00 CNY" in response.content.decode()
+    assert "The total changed from ¥239.00 to ¥1,009.00" in response.content.decode()
     assert Order.objects.count() == 0
     assert Product.objects.get(pk=item.pk).stock == 5
     response = client.post(reverse("orders:checkout"), {**data, "expected_total": "1009.00"})

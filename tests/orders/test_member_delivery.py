@@ -33,7 +33,7 @@ def test_progress_shipped_attempted_delivered(login, member, admin_user, logisti
     html = detail(client, order).content.decode()
     assert "Shipped: our own courier brings it to you." in html
     assert "Our own courier" in html and "Waybill number" not in html
-    assert "Please have 110.00 CNY ready in cash for our courier." in html
+    assert "Please have ¥110.00 ready in cash for our courier." in html
 
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     services.record_delivery_attempt(
@@ -47,7 +47,7 @@ def test_progress_shipped_attempted_delivered(login, member, admin_user, logisti
     )
     assert "Gate shut." not in html  # the courier's note stays internal
     assert [step["state"] for step in page.context["progress"]] == ["shipped", "attempted"]
-    assert "Please have 110.00 CNY ready in cash for our courier." in html
+    assert "Please have ¥110.00 ready in cash for our courier." in html
 
     services.record_delivery(
         logistics_user, reload(order), collected_amount=Decimal("110.00"), received_by="Li Wei"
@@ -61,7 +61,7 @@ def test_progress_shipped_attempted_delivered(login, member, admin_user, logisti
     ]
     assert "Delivered, received by Li Wei." in html
     assert "Your parcel was delivered. Thank you for your order." in html
-    assert "Paid in cash to our courier: 110.00 CNY" in html  # history
+    assert "Paid in cash to our courier: ¥110.00" in html  # history
     # Delivered: no more cash to have ready.
     assert page.context["cash_due"] is False
     assert "ready in cash" not in html
@@ -93,8 +93,8 @@ def test_returned_paid_order_says_we_owe_the_member(
     assert "Your parcel came back to us and the order is closed" in html
     assert page.context["credit"] == Decimal("110.00")
     assert "We owe you" in html
-    assert "We will pay 110.00 CNY back to you." in html
-    assert "We owe you 110.00 CNY and will pay it back" in html  # history
+    assert "We will pay ¥110.00 back to you." in html
+    assert "We owe you ¥110.00 and will pay it back" in html  # history
     assert "Still to pay" not in html and "Please pay" not in html
     assert "Refused." not in html  # the staff's reason stays internal
 
@@ -130,7 +130,7 @@ def test_mails_of_an_attempt_and_a_delivery(
         in message.body
     )
     assert f"We will try again on {tomorrow.isoformat()}." in message.body
-    assert "Please have 110.00 CNY in cash ready for the courier." in message.body
+    assert "Please have ¥110.00 in cash ready for the courier." in message.body
 
     with django_capture_on_commit_callbacks(execute=True):
         services.record_delivery(
@@ -139,7 +139,7 @@ def test_mails_of_an_attempt_and_a_delivery(
     message = mail.outbox[-1]
     assert message.subject == f"Your order {order.number} is delivered"
     assert f"Your order {order.number} was delivered and received by Li." in message.body
-    assert "You paid our courier 100.00 CNY in cash." in message.body
+    assert "You paid our courier ¥100.00 in cash." in message.body
 
 
 def test_mail_of_a_return_with_credit(
@@ -154,7 +154,7 @@ def test_mail_of_a_return_with_credit(
     message = mail.outbox[-1]
     assert message.subject == f"Your order {order.number} came back to us"
     assert "came back to us and is now closed. Nothing more is owed for it." in message.body
-    assert "We owe you 110.00 CNY and will pay it back" in message.body
+    assert "We owe you ¥110.00 and will pay it back" in message.body
     assert "Refused." not in message.body
 
 
@@ -172,7 +172,7 @@ def test_shipped_mail_by_own_courier_says_the_cash_due(
     body = mail.outbox[-1].body
     assert f"Your order {order.number} has shipped: our own courier brings it to you." in body
     assert "waybill" not in body.lower() and " own," not in body
-    assert "Please have 110.00 CNY in cash ready for the courier." in body
+    assert "Please have ¥110.00 in cash ready for the courier." in body
 
 
 def test_shipped_mail_asks_for_only_what_is_due(
@@ -185,7 +185,7 @@ def test_shipped_mail_asks_for_only_what_is_due(
         services.ship_order(admin_user, order, carrier="SF Express", tracking_number="SF8")
     body = mail.outbox[-1].body
     assert "has shipped with SF Express, waybill number SF8." in body
-    assert "Please have 70.00 CNY in cash ready for the courier." in body
+    assert "Please have ¥70.00 in cash ready for the courier." in body
 
 
 def test_shipped_mail_asks_for_nothing_when_paid(

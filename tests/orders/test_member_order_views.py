@@ -77,7 +77,7 @@ def test_my_orders_lists_only_mine_with_status_in_words(login, member, other_mem
     html = response.content.decode()
     assert theirs.number not in html
     assert "Awaiting confirmation" in html and "Confirmed" in html
-    assert "129.90 CNY" in html
+    assert "¥129.90" in html
     assert response.context["orders"][1].item_count == 3
 
 
@@ -112,7 +112,7 @@ def test_detail_shows_lines_money_address_status_and_timeline(login, member, ord
     assert response.status_code == 200
     html = response.content.decode()
     assert "Mug" in html and "MUG-1" in html
-    assert "119.90 CNY" in html and "10.00 CNY" in html and "129.90 CNY" in html
+    assert "¥119.90" in html and "¥10.00" in html and "¥129.90" in html
     assert ADDRESS["address_line"] in html and ADDRESS["phone"] in html
     assert "Awaiting confirmation" in html
     assert "will call you on 138 0013 8000" in html
@@ -127,7 +127,7 @@ def test_detail_of_an_unpaid_prepaid_order_shows_the_bank_details(login, member,
     order = OrderFactory(customer=member, payment_method=PaymentMethod.BANK_TRANSFER)
     html = login(member).get(order.get_absolute_url()).content.decode()
     assert settings.MALL_BANK_DETAILS in html
-    assert "Please wait for our confirmation call, then pay 110.00 CNY" in html
+    assert "Please wait for our confirmation call, then pay ¥110.00" in html
 
 
 def test_detail_of_a_shipped_order_shows_carrier_waybill_and_no_actions(login, member):

@@ -55,7 +55,7 @@ def test_placed_mail_has_lines_money_and_the_phone_we_will_call(order):
     body = mail.outbox[-1].body
     assert f"We will call you shortly on {ADDRESS['phone']}" in body
     assert "2 × Mug & Saucer" in body
-    assert "Total: 110.00 CNY" in body
+    assert "Total: ¥110.00" in body
     assert "You pay the courier in cash when the parcel arrives." in body
 
 
@@ -77,7 +77,7 @@ def test_mails_go_out_after_commit_for_each_step(
     ]
     shipped = mail.outbox[-1].body
     assert "SF Express" in shipped and "SF123" in shipped
-    assert "Please have 110.00 CNY in cash ready for the courier." in shipped
+    assert "Please have ¥110.00 in cash ready for the courier." in shipped
 
 
 def test_paid_mail_when_payment_completes(
@@ -94,4 +94,4 @@ def test_paid_mail_when_payment_completes(
             received_on=timezone.localdate(),
         )
     assert [m.subject for m in mail.outbox] == [f"Payment received for order {order.number}"]
-    assert "(110.00 CNY)" in mail.outbox[0].body
+    assert "(¥110.00)" in mail.outbox[0].body

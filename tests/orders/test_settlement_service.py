@@ -192,7 +192,7 @@ def test_an_amount_differing_from_due_is_reported_not_applied(admin_user, financ
     (match,) = services.preview_settlement(carrier=SF, rows=rows)
 
     assert match.order.pk == order.pk and not match.ok
-    assert match.problem == (f"amount 100.00 CNY differs from the 110.00 CNY due on {order.number}")
+    assert match.problem == (f"amount ¥100.00 differs from the ¥110.00 due on {order.number}")
     with pytest.raises(InvalidInput):
         services.apply_settlement(finance_user, carrier=SF, rows=rows)
     assert money_state() == before

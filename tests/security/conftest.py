@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
-from mall.models import Category, Product
+from mall.models import Address, Category, Product, Profile
 from orders.models import CodCollection, Order, OrderEvent, Payment, Remittance
 from tests import factories
 from tests.staff.helpers import allocate, confirm, place
@@ -26,7 +27,8 @@ class World:
     """Users by role, a listed product in a category, and two orders of ``member``.
 
     ``submitted`` is a fresh order (the member may still change it); ``allocated`` is
-    confirmed and allocated to ``users["logistics"]`` (every staff role may see it).
+    confirmed and allocated to ``users["logistics"]`` (every staff role may see it);
+    ``address`` is the member's saved (default) delivery address.
     """
 
     users: dict
@@ -34,6 +36,7 @@ class World:
     product: Product
     submitted: Order
     allocated: Order
+    address: Address
 
     def client(self, role, **kwargs):
         """A test client signed in as ``role`` (not signed in for ``anonymous``)."""
@@ -62,7 +65,8 @@ def world(member, other_member, admin_user, finance_user, logistics_user, superu
         "logistics": logistics_user,
         "superuser": superuser,
     }
-    return World(users, category, product, submitted, allocated)
+    address = Address.objects.create(user=member, is_default=True, **factories.ADDRESS)
+    return World(users, category, product, submitted, allocated, address)
 
 
 def database_state():
@@ -79,4 +83,7 @@ def database_state():
         "products": Product.objects.count(),
         "collections": sorted(CodCollection.objects.values_list("pk", "remittance_id")),
         "remittances": Remittance.objects.count(),
+        "addresses": sorted(Address.objects.values_list("pk", "user", "is_default", "city")),
+        "profiles": sorted(Profile.objects.values_list("user", "phone", "language")),
+        "passwords": sorted(get_user_model().objects.values_list("pk", "password", "email")),
     }

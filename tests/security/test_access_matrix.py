@@ -61,6 +61,25 @@ ACCESS = {
     "accounts/logout/": {"get": every(405), "post": every(302)},
     "accounts/register/": {"get": ANONYMOUS_ONLY, "post": ANONYMOUS_ONLY},
     "i18n/setlang/": {"get": every(302), "post": every(302)},
+    # password change (members and staff) and reset by e-mail; empty forms: errors shown
+    "accounts/password/change/": {"get": SIGNED_IN, "post": SIGNED_IN},
+    "accounts/password/change/done/": {"get": SIGNED_IN},
+    "accounts/password/reset/": {"get": every(200), "post": every(200)},
+    "accounts/password/reset/sent/": {"get": every(200)},
+    "accounts/reset/<uidb64>/<token>/": {"get": every(200), "post": every(200)},  # bad link
+    "accounts/reset/done/": {"get": every(200)},
+    # the account page and the member's saved addresses: anyone else's is a 404
+    "account/": {"get": SIGNED_IN, "post": SIGNED_IN},
+    "account/addresses/new/": {"get": SIGNED_IN, "post": SIGNED_IN},
+    "account/addresses/<int:address_id>/": {"get": MEMBER_ONLY, "post": MEMBER_ONLY},
+    "account/addresses/<int:address_id>/delete/": {  # without confirm=yes: a message
+        "get": row(LOGIN, 405, 405, 405, 405, 405, 405),
+        "post": row(LOGIN, 302, 404, 404, 404, 404, 404),
+    },
+    "account/addresses/<int:address_id>/default/": {  # already the default: a message
+        "get": row(LOGIN, 405, 405, 405, 405, 405, 405),
+        "post": row(LOGIN, 302, 404, 404, 404, 404, 404),
+    },
     # cart and checkout (the cart holds one item for every role)
     "cart/": {"get": every(200)},
     "cart/add/": {"get": every(405), "post": every(302)},  # refused with a message

@@ -60,6 +60,8 @@ def fill(namespace, name, route, world):
         "content_type_id": ContentType.objects.get_for_model(Product).pk,
         "app_label": "orders",
         "url": "no-such-page/",
+        "address_id": world.address.pk,
+        "uidb64": "MQ",
         # Finance's cash pages: the logistics user (a courier, holding no cash), and a
         # settlement preview token that was never issued.
         "courier_id": world.users["logistics"].pk,

@@ -68,7 +68,7 @@ def test_cash_page_lists_cash_in_hand_and_links_the_hand_over(english, finance_u
     assert page.status_code == 200
     html = page.content.decode()
     row = re.search(r"<tr[^>]*>\s*<td>Wang Fang</td>.*?</tr>", html, re.DOTALL).group(0)
-    assert "210.00 CNY" in row
+    assert "¥210.00" in row
     assert '<td class="num">2</td>' in row
     assert f'href="{remit_url(held[0].assigned_to)}"' in row
     assert "Record hand-over" in row
@@ -88,7 +88,7 @@ def test_cash_held_past_24_hours_is_highlighted(english, finance_user, held):
 
 def test_order_admin_sees_the_cash_but_may_not_record(english, admin_user, held):
     html = english(admin_user).get(CASH).content.decode()
-    assert "210.00 CNY" in html
+    assert "¥210.00" in html
     assert "Record hand-over" not in html
     assert english(admin_user).get(remit_url(held[0].assigned_to)).status_code == 403
 
@@ -130,7 +130,7 @@ def test_remittances_newest_first_filtered_and_paginated(english, finance_user, 
     numbers = re.findall(r'<td class="staff-number">([^<]+)</td>', first)
     assert len(numbers) == 25 and numbers[0] == short.number
     row = re.search(r'<tr class="staff-difference">.*?</tr>', first, re.DOTALL).group(0)
-    assert "-10.00 CNY" in row and "Short 10." in row and "Li Na" in row
+    assert "-¥10.00" in row and "Short 10." in row and "Li Na" in row
 
     second = client.get(CASH, {"page": 2}).content.decode()
     assert len(re.findall(r'<td class="staff-number">', second)) == 2
@@ -157,8 +157,8 @@ def test_remit_form_lists_the_collections_all_ticked(english, finance_user, cour
         pk = order.cod_collection.pk
         assert re.search(rf'name="collections" value="{pk}"[^>]*checked', html)
         assert f'href="/staff/orders/{order.number}/"' in html
-    assert "110.00 CNY" in html and "100.00 CNY" in html
-    assert re.search(r'id="remit-expected">210.00 CNY<', html)
+    assert "¥110.00" in html and "¥100.00" in html
+    assert re.search(r'id="remit-expected">¥210.00<', html)
     assert 'name="counted"' in html and 'value="210.00"' in html
 
 
@@ -178,7 +178,7 @@ def test_remit_records_and_redirects_with_the_number(english, finance_user, cour
     page = english(finance_user).get(CASH)
     (text,) = messages_of(page)
     assert text == (
-        f"Remittance {remittance.number} recorded: 2 collections of Wang Fang, 210.00 CNY counted."
+        f"Remittance {remittance.number} recorded: 2 collections of Wang Fang, ¥210.00 counted."
     )
     assert reload(held[0]).payment_status == PaymentStatus.PAID
     assert reload(held[1]).payment_status == PaymentStatus.PARTIALLY_PAID
@@ -207,7 +207,7 @@ def test_a_differing_count_asks_for_confirmation_first(english, finance_user, co
     assert shown.status_code == 200
     html = shown.content.decode()
     assert money_state() == before
-    assert "The cash counted differs from the ticked collections by -10.00 CNY." in html
+    assert "The cash counted differs from the ticked collections by -¥10.00." in html
     assert "Record with this difference" in html
     assert re.search(r'name="confirm_difference" value="-10.00"', html)
     assert "Short 10." in html and 'value="200.00"' in html  # what was typed stays
@@ -239,7 +239,7 @@ def test_a_differing_count_asks_for_confirmation_first(english, finance_user, co
     remittance = Remittance.objects.get()
     assert remittance.difference == Decimal("-5.00") and remittance.note == "Short 5."
     (text,) = messages_of(client.get(CASH))
-    assert text.endswith("Difference from the 210.00 CNY expected: -5.00 CNY.")
+    assert text.endswith("Difference from the ¥210.00 expected: -¥5.00.")
 
 
 def test_a_confirmed_difference_without_a_note_is_refused(english, finance_user, courier, held):
@@ -258,7 +258,7 @@ def test_a_confirmed_difference_without_a_note_is_refused(english, finance_user,
     assert text == ("The counted cash differs from the collections by -10.00: say why in the note.")
     html = response.content.decode()
     assert 'value="200.00"' in html
-    assert "differs from the ticked collections by -10.00 CNY" in html  # still shown
+    assert "differs from the ticked collections by -¥10.00" in html  # still shown
 
 
 def test_already_remitted_meanwhile_is_told_and_changes_nothing(

@@ -127,9 +127,9 @@ def test_deliveries_list_the_couriers_allocated_and_shipped_orders_with_cash(
     assert day.someone_elses.number not in html
     assert day.delivered.number not in html
     assert 'href="tel:13800138000"' in html
-    assert "Collect on delivery <strong>80.00 CNY</strong>" in html
+    assert "Collect on delivery <strong>¥80.00</strong>" in html
     assert "Prepaid: collect nothing" in html
-    assert "SF Express collects 110.00 CNY" in html
+    assert "SF Express collects ¥110.00" in html
     assert "2 attempts so far" in html
     assert "0 attempts so far" in html
     assert f"next attempt {timezone.localdate():%Y-%m-%d}" in html
@@ -152,7 +152,7 @@ def test_one_tap_forms_post_to_the_order_actions(login, day, logistics_user):
     attempt_url = reverse("staff:order-attempt", args=[day.own.number])
     own_form = re.search(rf'<form [^>]*action="{deliver}">(.*?)</form>', html, re.S).group(1)
     assert 'name="collected_amount" value=""' in own_form
-    assert "Cash taken (due 110.00 CNY)" in own_form
+    assert "Cash taken (due ¥110.00)" in own_form
     assert 'name="next" value="/staff/deliveries/"' in own_form
     prepaid_deliver = reverse("staff:order-deliver", args=[day.prepaid.number])
     prepaid_form = re.search(
@@ -219,7 +219,7 @@ def test_run_sheet_of_today_numbers_the_stops_with_totals(login, day, logistics_
     assert response.context["total_cash"] == Decimal("190.00")
     html = response.content.decode()
     assert "4 stops" in html and "8 units" in html
-    assert "<strong>190.00 CNY</strong>" in html
+    assert "<strong>¥190.00</strong>" in html
     assert "Received by (signature)" in html
     assert 'class="site-header' not in html  # no navigation chrome
     assert "staff-subnav" not in html
@@ -322,8 +322,8 @@ def test_print_several_order_sheets_one_per_page(login, day, admin_user):
     html = response.content.decode()
     assert html.count('<main class="staff-sheet">') == 2
     assert html.index(day.allocated.number) < html.index(day.prepaid.number)
-    assert "Cash on delivery — the courier collects: <strong>80.00 CNY</strong>" in html
-    assert "Total 110.00 CNY, already received 30.00 CNY." in html
+    assert "Cash on delivery — the courier collects: <strong>¥80.00</strong>" in html
+    assert "Total ¥110.00, already received ¥30.00." in html
     assert "Prepaid (Bank transfer): collect nothing." in html
     assert "Order not found: ZZZZ-ZZZZ." in html
     more = [day.own.number, day.carrier_cod.number, day.tomorrow.number]

@@ -115,7 +115,7 @@ def test_deliveries_show_address_lines_and_cash_to_collect(
     assert rows[unpaid_prepaid.number].ship_form is None
     assert "not paid yet" in rows[unpaid_prepaid.number].ship_refusal
     html = response.content.decode()
-    assert "Collect on delivery <strong>60.00 CNY</strong>" in html
+    assert "Collect on delivery <strong>¥60.00</strong>" in html
     assert "Prepaid: collect nothing" in html
     assert "2 × Mug" in html
     assert "138 0013 8000" in html

@@ -226,7 +226,7 @@ def test_delivery_with_cash_short_is_flagged(login, member, admin_user, logistic
     html = page.content.decode()
     field = re.search(r'<input[^>]*name="collected_amount"[^>]*>', html).group(0)
     assert "value=" not in field  # nothing pre-filled: the courier types what they took
-    assert "110.00 CNY is due. Type the cash you really took." in html
+    assert "¥110.00 is due. Type the cash you really took." in html
     before = snapshot(order)
 
     response = client.post(
@@ -256,12 +256,12 @@ def test_delivery_with_cash_short_is_flagged(login, member, admin_user, logistic
     # Cash in the courier's hands is not a payment yet: the order still shows 110.00 due.
     assert order.payment_status == PaymentStatus.UNPAID
     assert messages_of(response) == [
-        f"Order {order.number} is delivered; the courier took 100.00 CNY in cash."
+        f"Order {order.number} is delivered; the courier took ¥100.00 in cash."
     ]
     html = response.content.decode()
-    assert "Collected 100.00 CNY of 110.00 CNY due: 10.00 CNY short." in html
+    assert "Collected ¥100.00 of ¥110.00 due: ¥10.00 short." in html
     assert 'class="staff-received-by">Li Wei<' in html
-    assert "Cash taken: 100.00 CNY of 110.00 CNY due: 10.00 CNY short" in html  # timeline
+    assert "Cash taken: ¥100.00 of ¥110.00 due: ¥10.00 short" in html  # timeline
 
 
 def test_delivery_with_the_cash_due_has_no_flag(login, member, admin_user, logistics_user):
@@ -272,7 +272,7 @@ def test_delivery_with_the_cash_due_has_no_flag(login, member, admin_user, logis
     assert reload(order).status == Status.DELIVERED
     html = response.content.decode()
     assert "staff-cash-flag" not in html
-    assert "Cash taken: 110.00 CNY, as due" in html
+    assert "Cash taken: ¥110.00, as due" in html
 
 
 def test_delivery_without_the_cash_is_a_form_error(login, member, admin_user, logistics_user):
@@ -281,7 +281,7 @@ def test_delivery_without_the_cash_is_a_form_error(login, member, admin_user, lo
     response = login(logistics_user).post(url("deliver", order), {"received_by": "Li Wei"})
     assert response.status_code == 200
     assert response.context["forms"]["deliver"].errors["collected_amount"] == [
-        "Enter the cash the courier took (110.00 CNY was due)."
+        "Enter the cash the courier took (¥110.00 was due)."
     ]
     assert snapshot(order) == before
     assert not CodCollection.objects.filter(order=order).exists()
@@ -443,7 +443,7 @@ def test_return_of_a_paid_order_leaves_credit_to_pay_back(
     order = services.ship_order(admin_user, order, carrier="SF Express", tracking_number="SF2")
     client = login(admin_user)
     page = client.get(url("return", order)).content.decode()
-    assert "110.00 CNY received for this order becomes credit" in page
+    assert "¥110.00 received for this order becomes credit" in page
     response = client.post(
         url("return", order), {"reason": "Sent back.", "restock_choice": "all"}, follow=True
     )
@@ -459,11 +459,11 @@ def test_return_of_a_paid_order_leaves_credit_to_pay_back(
     assert event.data["credit"] == "110.00"
     assert Order.objects.filter(selectors.queue_filter("refund_due"), pk=order.pk).exists()
     assert messages_of(response) == [
-        f"Order {order.number} is back at the shop. 110.00 CNY is to be paid back to the "
+        f"Order {order.number} is back at the shop. ¥110.00 is to be paid back to the "
         "member (listed under “Refund due”)."
     ]
     html = response.content.decode()
-    assert "Credit to pay back to the member: 110.00 CNY" in html  # timeline
+    assert "Credit to pay back to the member: ¥110.00" in html  # timeline
     money = response.context["money"]
     assert (money["owed"], money["net"], money["balance_due"], money["credit_due"]) == (
         Decimal("0.00"),
@@ -632,14 +632,14 @@ def test_money_back_on_a_cod_order_means_the_courier_collects_it_all(
     sheet = login(admin_user).get(url("print", order))
     assert sheet.context["to_collect"] == Decimal("110.00")
     html = sheet.content.decode()
-    assert re.search(r"the courier collects:\s*<strong>110.00 CNY</strong>", html)
+    assert re.search(r"the courier collects:\s*<strong>¥110.00</strong>", html)
 
     member_page = login(member).get(reverse("orders:detail", args=[order.number]))
-    assert "Please have 110.00 CNY ready in cash for our courier." in member_page.content.decode()
+    assert "Please have ¥110.00 ready in cash for our courier." in member_page.content.decode()
 
     # The courier's form asks for the same 110.00.
     page = login(logistics_user).get(url("detail", order)).content.decode()
-    assert "110.00 CNY is due. Type the cash you really took." in page
+    assert "¥110.00 is due. Type the cash you really took." in page
 
 
 @pytest.mark.parametrize("end", ["deliver", "return"])

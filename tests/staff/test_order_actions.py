@@ -60,7 +60,7 @@ def test_stale_version_is_refused_and_the_changes_are_shown(login, member, admin
     assert "What changed since you opened the order" in html
     assert "City: “Shanghai” → “Suzhou”" in html
     assert "quantity 2 → 3" in html
-    assert "Total: 110.00 CNY → 160.00 CNY" in html
+    assert "Total: ¥110.00 → ¥160.00" in html
     # The confirm form now carries the current version and keeps the typed call note.
     assert f'name="version" value="{reload(order).version}"' in html
     assert "All checked." in html
@@ -264,7 +264,7 @@ def test_finance_records_payments_refunds_and_voids_through_the_pages(
         },
     )
     assert messages_of(response) == [
-        f"Payment of 50.00 CNY recorded for order {order.number}. Payment status: Partially paid."
+        f"Payment of ¥50.00 recorded for order {order.number}. Payment status: Partially paid."
     ]
     assert reload(order).payment_status == PaymentStatus.PARTIALLY_PAID
     assert response.context["money"]["balance_due"] == Decimal("60.00")
@@ -281,7 +281,7 @@ def test_finance_records_payments_refunds_and_voids_through_the_pages(
         "payment", {"amount": "5.00", "method": "cod", "reference": "EXTRA", "received_on": today}
     )
     assert messages_of(response) == [
-        "5.00 CNY is more than the 0.00 CNY due on this order. Tick 'record as credit' to "
+        "¥5.00 is more than the ¥0.00 due on this order. Tick 'record as credit' to "
         "record it anyway: the excess will be listed as a refund due."
     ]
     assert snapshot(order) == before
@@ -320,7 +320,7 @@ def test_finance_records_payments_refunds_and_voids_through_the_pages(
 
     refund = Payment.objects.get(order=order, reference="RF-1")
     response = post("void", {"payment": refund.pk, "reason": "Refund was never sent."})
-    assert messages_of(response) == ["Entry RF-1 (20.00 CNY) voided. Payment status: Paid."]
+    assert messages_of(response) == ["Entry RF-1 (¥20.00) voided. Payment status: Paid."]
     order = reload(order)
     assert order.payment_status == PaymentStatus.PAID
     refund.refresh_from_db()
@@ -378,11 +378,15 @@ def test_payment_dated_in_the_future_is_refused(login, member, admin_user, finan
     tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
     response = login(finance_user).post(
         url("payment", order),
-        {"amount": "10", "method": "cod", "reference": "R", "received_on": tomorrow},
+        {"amount": "10.50", "method": "cod", "reference": "R-771", "received_on": tomorrow},
         follow=True,
     )
     assert messages_of(response) == ["The date received cannot be in the future."]
     assert snapshot(order) == before
+    # The form comes back as typed (issue 14), not emptied by a redirect.
+    assert response.redirect_chain == []
+    html = response.content.decode()
+    assert 'value="10.50"' in html and 'value="R-771"' in html and f'value="{tomorrow}"' in html
 
 
 def test_payment_on_a_submitted_order_is_refused_with_the_reason(login, member, finance_user):
@@ -459,7 +463,7 @@ def test_print_sheet_shows_cash_to_collect(login, member, admin_user, finance_us
     response = login(logistics_user).get(url("print", order))
     html = response.content.decode()
     assert order.number in html and ADDRESS["phone"] in html and ADDRESS["address_line"] in html
-    assert "the courier collects:" in html and "80.00 CNY" in html
+    assert "the courier collects:" in html and "¥80.00" in html
     assert "@media print" not in html  # the print rules live in the one stylesheet
     assert 'onclick="window.print()"' in html
 
@@ -475,5 +479,5 @@ def test_print_sheet_shows_cash_to_collect(login, member, admin_user, finance_us
 def test_money_on_the_page_has_two_decimals_and_the_currency(login, member, admin_user):
     order = place(member, lines=[(ProductFactory(price=Decimal("12.5")), 3)])
     html = login(admin_user).get(url("detail", order)).content.decode()
-    assert "37.50 CNY" in html and "47.50 CNY" in html
+    assert "¥37.50" in html and "¥47.50" in html
     assert Order.objects.get(pk=order.pk).total == Decimal("47.50")

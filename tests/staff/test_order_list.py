@@ -16,6 +16,8 @@ from tests.staff.helpers import allocate, at_shop_time, confirm, pay, place
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("staff:order-list")
+# Every order: a bare LIST opens on the queue of the user's role (test_role_queues).
+ALL = {"sort": "-placed_at"}
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def orders(member, admin_user, finance_user, logistics_user):
 
 
 def test_list_shows_rows_with_labels_and_tabs_with_counts(login, admin_user, orders):
-    response = login(admin_user).get(LIST)
+    response = login(admin_user).get(LIST, ALL)
     assert response.status_code == 200
     assert numbers(response) == {o.number for o in orders.values()}
     tabs = {t["label"]: t["count"] for t in response.context["tabs"]}
@@ -75,7 +77,7 @@ def test_list_shows_rows_with_labels_and_tabs_with_counts(login, admin_user, ord
         "张伟",
         "139-1234-5678",
         "杭州",
-        "110.00 CNY",
+        "¥110.00",
         "Bank transfer",
         "Confirmed",
         "Unpaid",
@@ -202,7 +204,7 @@ def test_sort(login, admin_user, orders):
     by_status = [o.status for o in client.get(LIST, {"sort": "status"}).context["orders"]]
     assert by_status == [Status.SUBMITTED, Status.CONFIRMED, Status.CONFIRMED, Status.ALLOCATED]
     oldest_first = [o.pk for o in client.get(LIST, {"sort": "placed_at"}).context["orders"]]
-    newest_first = [o.pk for o in client.get(LIST).context["orders"]]
+    newest_first = [o.pk for o in client.get(LIST, ALL).context["orders"]]
     assert oldest_first == list(reversed(newest_first))
 
 
@@ -263,7 +265,7 @@ def test_pagination_50_per_page(login, admin_user, member):
     for _ in range(53):
         place(member, lines=[(product, 1)])
     client = login(admin_user)
-    first = client.get(LIST)
+    first = client.get(LIST, ALL)
     assert len(first.context["orders"]) == 50
     assert first.context["page_obj"].paginator.num_pages == 2
     second = client.get(LIST, {"page": "2"})
@@ -275,7 +277,7 @@ def test_pagination_50_per_page(login, admin_user, member):
 
 def _list_queries(client, params=None):
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(LIST, params or {})
+        response = client.get(LIST, params or ALL)
     assert response.status_code == 200
     return len(queries), response
 
@@ -305,3 +307,40 @@ def test_query_count_does_not_grow_with_the_orders(login, admin_user, logistics_
     # 8, plus the bulk "allocate to" control: the role's permissions (services.may_ever)
     # and the list of couriers.
     assert few <= 10
+
+
+@pytest.mark.parametrize(
+    "role,expected_query",
+    [
+        ("admin_user", {"status": "submitted", "sort": "placed_at"}),
+        ("finance_user", {"queue": "awaiting_prepayment", "sort": "placed_at"}),
+        ("logistics_user", {"status": "allocated", "sort": "placed_at"}),
+        ("superuser", {"status": "submitted", "sort": "placed_at"}),
+    ],
+)
+def test_role_queues(
+    request, login, admin_user, finance_user, logistics_user, role, expected_query
+):
+    """A bare /staff/orders/ opens on the work waiting for the role; "All" is one click."""
+    member = UserFactory()
+    submitted = place(member)
+    prepaid = confirm(place(member, payment_method="bank_transfer"), admin_user)
+    allocated = allocate(confirm(place(member), admin_user), admin_user, logistics_user)
+    expected = {
+        "admin_user": {submitted.number},
+        "finance_user": {prepaid.number},
+        "logistics_user": {allocated.number},
+        "superuser": {submitted.number},
+    }[role]
+    client = login(request.getfixturevalue(role))
+
+    response = client.get(LIST)
+    assert response.status_code == 200
+    assert numbers(response) == expected
+    assert {k: v for k, v in response.context["filterset"].data.items() if v} == expected_query
+    assert "Show all orders" in response.text
+
+    everything = client.get(LIST + response.context["all_orders_url"])
+    visible = {allocated.number} if role == "logistics_user" else None
+    assert numbers(everything) == (visible or {submitted.number, prepaid.number, allocated.number})
+    assert "Show all orders" not in everything.text

@@ -17,6 +17,8 @@ from tests.staff.helpers import allocate, confirm, messages_of, pay, place, relo
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("staff:order-list")
+# Every order: a bare LIST opens on the queue of the user's role (test_role_queues).
+ALL = {"sort": "-placed_at"}
 DASHBOARD = reverse("staff:dashboard")
 
 
@@ -64,7 +66,7 @@ def test_sheet_of_a_submitted_order_says_not_confirmed_yet(login, member, admin_
     assert "NOT CONFIRMED YET" in html
     assert "Status: <strong>Awaiting confirmation</strong>" in html
     assert "DO NOT DELIVER" not in html
-    assert "the courier collects: <strong>110.00 CNY</strong>" in html
+    assert "the courier collects: <strong>¥110.00</strong>" in html
 
 
 def test_sheet_of_a_confirmed_paid_order_has_no_banner(login, member, admin_user, finance_user):
@@ -114,7 +116,7 @@ def test_clicking_a_header_twice_sorts_the_other_way_without_errors(
     login, admin_user, three_orders, column, first_click, second_click
 ):
     client = login(admin_user)
-    once = client.get(LIST + client.get(LIST).context["sort_links"][column]["url"])
+    once = client.get(LIST + client.get(LIST, ALL).context["sort_links"][column]["url"])
     assert once.context["form"].errors == {}
     assert [o.number for o in once.context["orders"]] == first_click
     assert once.context["sort_links"][column]["arrow"] == "▲"

@@ -83,7 +83,7 @@ def test_upload_preview_apply(finance, parcels):
 
     assert money_state() == before  # a preview changes nothing
     html = preview.content.decode()
-    assert "2 rows can be applied (110.00 CNY)" in html
+    assert "2 rows can be applied (¥110.00)" in html
     assert "0 rows with a problem" in html
     for key in ("delivered", "refused"):
         assert f'href="/staff/orders/{parcels[key].number}/"' in html
@@ -100,7 +100,7 @@ def test_upload_preview_apply(finance, parcels):
     (text,) = messages_of(finance.get(UPLOAD))
     assert text == (
         "Settlement file settlement.csv of SF Express applied: 2 rows "
-        "(1 delivered, 110.00 CNY received; 1 returned)."
+        "(1 delivered, ¥110.00 received; 1 returned)."
     )
     assert token not in finance.session[SESSION_KEY]
     assert token in finance.session[DONE_KEY]
@@ -137,11 +137,11 @@ def test_problems_are_shown_and_block_the_file_until_ticked(finance, parcels):
     )
     preview = finance.get(response["Location"]).content.decode()
 
-    assert "1 row can be applied (110.00 CNY)" in preview
+    assert "1 row can be applied (¥110.00)" in preview
     assert "4 rows with a problem" in preview
     problems = re.findall(r'<tr class="staff-problem">\s*<td class="num">(\d+)</td>', preview)
     assert problems == ["3", "4", "5", "6"]
-    assert f"amount 100.00 CNY differs from the 110.00 CNY due on {parcels['refused'].number}" in (
+    assert f"amount ¥100.00 differs from the ¥110.00 due on {parcels['refused'].number}" in (
         preview
     )
     assert "unknown waybill NOPE for SF Express" in preview

@@ -1,5 +1,7 @@
-"""``manage.py import_products PATH [--dry-run]``: load a WooCommerce product export (CSV/XLSX)."""
+"""``manage.py import_products PATH [--dry-run] [--language CODE]``: load a WooCommerce
+product export (CSV/XLSX)."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mall.importer import ImportFileError, import_products
@@ -23,9 +25,17 @@ class Command(BaseCommand):
             help="check the file and report what would change, without writing anything",
         )
 
-    def handle(self, *args, path, dry_run=False, **options):
+        parser.add_argument(
+            "--language",
+            choices=[code for code, _name in settings.LANGUAGES],
+            default=settings.LANGUAGE_CODE,
+            help="the language of the file's names and descriptions (default: the shop's, "
+            "%(default)s); import the same products in each language to fill both",
+        )
+
+    def handle(self, *args, path, dry_run=False, language=None, **options):
         try:
-            report = import_products(path, dry_run=dry_run)
+            report = import_products(path, dry_run=dry_run, language=language)
         except ImportFileError as error:
             raise CommandError(f"{path}: {error}") from None
 

@@ -8,7 +8,8 @@ from django.views import View
 
 from mall.http import safe_next
 from orders import services
-from orders.exceptions import OrderError, StaleOrder
+from orders.exceptions import InvalidInput, OrderError, StaleOrder
+from orders.forms import add_service_errors
 from staff.timeline import serialise_changes
 from staff.views._base import STALE_SESSION_KEY, StaffRequiredMixin, detail_url, order_for_staff
 from staff.views.order_detail import detail_context
@@ -20,12 +21,15 @@ class OrderActionView(StaffRequiredMixin, View):
 
     Subclasses set ``action`` (a name of ``services.ACTION_CHECKS``), ``form_class`` and
     implement ``perform(order, data)`` returning the success message. With a
-    ``confirm_template`` a GET shows a confirmation page holding the form.
+    ``confirm_template`` a GET shows a confirmation page holding the form. With
+    ``keep_input`` an ``InvalidInput`` from the service shows the form again as typed.
     """
 
     action = ""
     form_class = None
     confirm_template = None
+    # A form whose typed values are worth keeping when the service refuses them.
+    keep_input = False
     http_method_names = ["post"]
     nav = "orders"
 
@@ -66,13 +70,21 @@ class OrderActionView(StaffRequiredMixin, View):
             messages.error(request, exc.message)
             return redirect(detail_url(order))
         except OrderError as exc:
+            if self.keep_input and isinstance(exc, InvalidInput) and self.refusal(order) is None:
+                # The action is still open: the service refused what was typed (a date in
+                # the future, a reference already recorded). Show the form again as typed,
+                # with the reason.
+                add_service_errors(form, exc)
+                return self.form_invalid(order, form, message=exc.message)
             messages.error(request, exc.message)
             return redirect(self.return_url(order, form))
         messages.success(request, text)
         return redirect(self.return_url(order, form))
 
-    def form_invalid(self, order, form):
-        messages.error(self.request, _("Nothing was saved: please correct the form below."))
+    def form_invalid(self, order, form, message=None):
+        messages.error(
+            self.request, message or _("Nothing was saved: please correct the form below.")
+        )
         if self.confirm_template:
             return render(self.request, self.confirm_template, self.confirm_context(order, form))
         return render(

@@ -17,6 +17,7 @@ class OrderPaymentView(OrderActionView):
 
     action = "payment"
     form_class = staff_forms.PaymentForm
+    keep_input = True
 
     def perform(self, order, data):
         payment = services.record_payment(
@@ -43,6 +44,7 @@ class OrderRefundView(OrderActionView):
 
     action = "refund"
     form_class = staff_forms.RefundForm
+    keep_input = True
 
     def perform(self, order, data):
         refund = services.record_refund(
