@@ -312,10 +312,10 @@ def test_query_count_does_not_grow_with_the_orders(login, admin_user, logistics_
 @pytest.mark.parametrize(
     "role,expected_query",
     [
-        ("admin_user", {"status": "submitted", "sort": "placed_at"}),
+        ("admin_user", {"queue": "awaiting_confirmation", "sort": "placed_at"}),
         ("finance_user", {"queue": "awaiting_prepayment", "sort": "placed_at"}),
         ("logistics_user", {"status": "allocated", "sort": "placed_at"}),
-        ("superuser", {"status": "submitted", "sort": "placed_at"}),
+        ("superuser", {"queue": "awaiting_confirmation", "sort": "placed_at"}),
     ],
 )
 def test_role_queues(
