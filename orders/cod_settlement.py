@@ -129,12 +129,13 @@ def _header_map(header):
                 columns[field] = index
     missing = [f for f in REQUIRED if f not in columns]
     if missing:
+        labels = {"waybill": _("waybill number"), "outcome": _("outcome")}
         raise SettlementFileError(
             _(
                 "The file has no %(columns)s column. Expected headers such as: waybill number "
                 "(运单号), amount (代收金额), outcome (状态), date (日期)."
             )
-            % {"columns": ", ".join(missing)}
+            % {"columns": _(", ").join(str(labels[f]) for f in missing)}
         )
     return columns
 

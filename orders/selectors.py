@@ -163,8 +163,9 @@ def queue_definitions():
         {
             "key": "awaiting_prepayment",
             "label": _("Prepaid orders awaiting payment"),
+            # Shipped or delivered too: money paid back after shipping is owed again.
             "q": Q(
-                status__in=[Status.CONFIRMED, Status.ALLOCATED],
+                status__in=[Status.CONFIRMED, Status.ALLOCATED, Status.SHIPPED, Status.DELIVERED],
                 payment_method__in=prepaid,
             )
             & MoneyPosition.due_q(),

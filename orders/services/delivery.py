@@ -68,10 +68,10 @@ def record_delivery_attempt(actor, order, *, outcome, note="", next_attempt_on=N
 
     ``outcome``: a ``DeliveryOutcome`` value (``not_home``, ``wrong_address``,
     ``refused``, ``postponed``, ``other``); ``note``: free text, required for ``other``;
-    ``next_attempt_on``: an optional ``date``, not in the past (shown on the courier's
-    list). Writes one event and keeps ``version`` (like a logged call). Raises
-    ``NotPermitted``, ``TransitionNotAllowed`` (not shipped), ``InvalidInput``. Returns
-    the ``OrderEvent``.
+    ``next_attempt_on``: an optional ``date``, not in the past and at most 30 days ahead
+    (shown on the courier's list). Writes one event and keeps ``version`` (like a logged
+    call). Raises ``NotPermitted``, ``TransitionNotAllowed`` (not shipped),
+    ``InvalidInput``. Returns the ``OrderEvent``.
     """
     with transaction.atomic():
         order = locks.lock_order(order)
@@ -88,6 +88,8 @@ def record_delivery_attempt(actor, order, *, outcome, note="", next_attempt_on=N
                 raise InvalidInput(_("Enter the date of the next attempt."))
             if next_attempt_on < timezone.localdate():
                 raise InvalidInput(_("The next attempt cannot be in the past."))
+            if next_attempt_on > timezone.localdate() + datetime.timedelta(days=30):
+                raise InvalidInput(_("The next attempt must be within 30 days."))
         before = bookkeeping.state(order)
         order.attempt_delivery()
         attempts = order.events.filter(kind=OrderEvent.Kind.DELIVERY_ATTEMPTED).count() + 1

@@ -80,6 +80,10 @@ def _match(row, order, carrier):
     if settled or (row.outcome == DELIVERED and order.status == Status.DELIVERED and not due):
         match.problem = _("already settled (order %(number)s)") % {"number": order.number}
         match.already_settled = True
+    elif row.date and not (timezone.localdate(order.placed_at) <= row.date <= timezone.localdate()):
+        match.problem = _(
+            "date %(date)s is before order %(number)s was placed or in the future"
+        ) % {"date": row.date.isoformat(), "number": order.number}
     elif order.status not in out:
         match.problem = _("order %(number)s is not out for delivery (%(status)s)") % {
             "number": order.number,
@@ -204,10 +208,8 @@ def _apply_row(actor, order, row, carrier):
                 amount=row.amount,
                 method=PaymentMethod.COD,
                 reference=reference,
-                received_on=max(
-                    min(row.date or timezone.localdate(), timezone.localdate()),
-                    timezone.localdate(order.placed_at),
-                ),
+                # The file's day (checked by _match to lie between the order and today).
+                received_on=row.date or timezone.localdate(),
                 note=_("Cash on delivery settled by %(carrier)s") % {"carrier": carrier},
                 data=data,
             )

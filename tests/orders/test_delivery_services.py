@@ -145,6 +145,7 @@ def test_attempt_writes_one_event_without_a_version_bump(own_cod):
         {"outcome": "other", "note": ""},
         {"outcome": "postponed", "next_attempt_on": datetime.date(2000, 1, 1)},
         {"outcome": "postponed", "next_attempt_on": "tomorrow"},
+        {"outcome": "postponed", "next_attempt_on": datetime.date(9999, 12, 31)},
     ],
 )
 def test_bad_attempts_are_refused(own_cod, kwargs):

@@ -162,6 +162,20 @@ def test_prepaid_with_money_back_cannot_ship_until_paid_again():
     assert in_queue("awaiting_prepayment", allocated)
 
 
+def test_money_paid_back_after_shipping_is_awaited_again():
+    """A prepaid order refunded as money back after it shipped owes that money again: it
+    is back in the prepaid queue (QA follow-up: it showed in no queue)."""
+    order = OrderFactory(confirmed=True, payment_method=PaymentMethod.BANK_TRANSFER)
+    pay(order, "110.00", "BK-1")
+    admin = order_admin()
+    allocated = services.allocate_order(admin, reload(order), assignee=_courier())
+    services.ship_order(admin, allocated, carrier="EMS", tracking_number="EMS-2")
+    assert not in_queue("awaiting_prepayment", order)
+    refund(order, "50.00", "MB-2", credit_note=False)
+    assert position(order)[2] == D("50.00")
+    assert in_queue("awaiting_prepayment", order)
+
+
 def test_refund_never_exceeds_held_and_credit_note_never_below_nothing(order):
     pay(order, "50.00", "P1")
     with pytest.raises(InvalidInput) as info:

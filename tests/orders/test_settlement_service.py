@@ -9,6 +9,7 @@ file with a problem applies nothing unless the good rows are applied explicitly;
 same file twice changes nothing.
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -235,3 +236,21 @@ def test_only_finance_applies_and_own_staff_is_not_a_carrier(admin_user, finance
     with pytest.raises(InvalidInput):
         services.apply_settlement(finance_user, carrier="  ", rows=rows)
     assert money_state() == before
+
+
+def test_a_row_dated_before_the_order_or_in_the_future_is_reported(admin_user, finance_user):
+    """The file's date is the day the money was received: one outside the order's life is a
+    mistake to report, never applied (QA follow-up: it was silently moved to today)."""
+    order = shipped_by(SF, admin_user, waybill="SF1900")
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    matches = services.preview_settlement(
+        carrier=SF,
+        rows=rows_of("SF1900,110.00,delivered,1900-01-01", f"SF1900,110.00,delivered,{tomorrow}"),
+    )
+    assert [m.ok for m in matches] == [False, False]
+    assert "before order" in matches[0].problem
+    today = timezone.localdate()
+    services.apply_settlement(
+        finance_user, carrier=SF, rows=rows_of(f"SF1900,110.00,delivered,{today.isoformat()}")
+    )
+    assert fresh(order).payments.get().received_on == today
