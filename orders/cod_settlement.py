@@ -14,6 +14,7 @@ import io
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
 MAX_ROWS = 20000
@@ -135,7 +136,7 @@ def _header_map(header):
                 "The file has no %(columns)s column. Expected headers such as: waybill number "
                 "(运单号), amount (代收金额), outcome (状态), date (日期)."
             )
-            % {"columns": _(", ").join(str(labels[f]) for f in missing)}
+            % {"columns": get_text_list([str(labels[f]) for f in missing], _("and"))}
         )
     return columns
 

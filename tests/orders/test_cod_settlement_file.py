@@ -153,7 +153,7 @@ def test_as_dict_round_trip_is_json_safe():
         (b"\n\n  \n", "x.csv", "The file is empty: it has no header row."),
         (b"waybill,amount,outcome,date\n", "x.csv", "The file has a header but no rows."),
         (b"waybill,amount,outcome,date\n\n,,,\n", "x.csv", "The file has a header but no rows."),
-        (b"foo,bar\n1,2\n", "x.csv", "The file has no waybill number, outcome column."),
+        (b"foo,bar\n1,2\n", "x.csv", "The file has no waybill number and outcome column."),
         (b"PK\x03\x04 not really a zip", "x.xlsx", "The file could not be read as an XLSX"),
         (b"\xd0\xcf\x11\xe0", "old.xls", "Old .xls workbooks are not read"),
         (b"waybill,outcome\nA\x00B,delivered\n", "x.csv", "The file is not a CSV text file."),
