@@ -7,11 +7,17 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import translation
+from django.utils import timezone, translation
 
 from orders.models import Payment, Status
 from tests.orders.cash_helpers import money_state, shipped_by
 from tests.staff.helpers import reload
+
+
+def today():
+    """The shop's day now, as a settlement file writes it (a row may not predate its order)."""
+    return timezone.localdate().isoformat()
+
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +54,7 @@ def write(tmp_path, *lines, name="s.csv"):
 
 
 def test_applies_a_clean_file(tmp_path, parcel, finance_user):
-    path = write(tmp_path, "SF1001,110.00,已签收,2026-11-28")
+    path = write(tmp_path, f"SF1001,110.00,已签收,{today()}")
 
     status, out, err = run(path, "--carrier", SF, "--user", "finance")
 
