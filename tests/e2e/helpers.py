@@ -212,4 +212,5 @@ def money(amount):
     """``amount`` as the pages show it in English: ``¥1,234.50`` (independently of
     ``mall.formatting``, so a change of format there shows up here)."""
     assert settings.MALL_CURRENCY == "CNY"
-    return f"¥{Decimal(amount):,.2f}"
+    amount = Decimal(amount)
+    return f"{'-' if amount < 0 else ''}¥{abs(amount):,.2f}"
