@@ -73,6 +73,8 @@ class Member(FastHttpUser):
         host = urlsplit(self.host).hostname
         session = CONFIG["sessions"][next(_members) % len(CONFIG["sessions"])]
         self.client.cookiejar.set_cookie(_cookie("sessionid", session, host))
+        # The shop speaks Chinese by default; the refusal texts below are read in English.
+        self.client.cookiejar.set_cookie(_cookie("django_language", "en", host))
         response = self.client.get("/cart/", name="cart page (start)")
         match = CSRF_RE.search(response.text or "")
         self.csrf = match.group(1) if match else ""
@@ -128,7 +130,8 @@ class Member(FastHttpUser):
             if response.status_code == 302 and location.rstrip("/").endswith("/cart"):
                 response.success()  # the cart changed under the member (ran out): back to it
                 return "refused"
-            if response.status_code == 200 and "stock" in (response.text or "").lower():
+            text = (response.text or "").lower()
+            if response.status_code == 200 and ("stock" in text or "库存" in text):
                 response.success()  # refused: not enough stock (expected only when scarce)
                 return "refused"
             response.failure(f"place order answered {response.status_code}")
