@@ -344,11 +344,52 @@ def cash_in_hand_of(courier):
 MEMBER_SEARCH_LIMIT = 20
 
 
-def find_members(query, limit=MEMBER_SEARCH_LIMIT):
-    """Active users matching ``query`` by name, username or e-mail, or by a phone number
-    on one of their orders (the digits alone match too). At most ``limit``, by name."""
+def members():
+    """The shop's members: active accounts that are not staff (no staff role, not Django
+    staff, not superuser). Orders by phone and the member search are for them only."""
     from django.contrib.auth import get_user_model
 
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=False, is_superuser=False)
+        .exclude(groups__name__in=STAFF_GROUPS)
+    )
+
+
+def member_with_phone(phone):
+    """The member registered with ``phone`` (its digits as username, as ``create_member``
+    makes them) or who gave it on one of their orders, or ``None``."""
+    digits = "".join(c for c in str(phone or "") if c.isdigit())
+    if not digits:
+        return None
+    return (
+        members()
+        .filter(
+            Q(username=digits)
+            | Q(username__startswith=f"{digits}-")
+            | Q(pk__in=_orders_by_bare_phone(bare=digits).values("customer_id"))
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def _orders_by_bare_phone(**lookup):
+    """Orders filtered on their phone with spaces, dashes and ``+`` taken out: pass
+    ``bare=digits`` (exact) or ``bare__contains=digits``."""
+    return Order.objects.annotate(
+        bare=Replace(
+            Replace(Replace("phone", Value(" "), Value("")), Value("-"), Value("")),
+            Value("+"),
+            Value(""),
+        )
+    ).filter(**lookup)
+
+
+def find_members(query, limit=MEMBER_SEARCH_LIMIT):
+    """Members (``members()``: never staff accounts) matching ``query`` by name, username
+    or e-mail, or by a phone number on one of their orders (the digits alone match too).
+    At most ``limit``, by name."""
     query = " ".join(str(query or "").replace("\x00", "").split())[:100]
     if not query:
         return []
@@ -362,23 +403,8 @@ def find_members(query, limit=MEMBER_SEARCH_LIMIT):
     if len(digits) >= 4 and len(digits) >= len(query.replace(" ", "").replace("-", "")) - 2:
         phones = Order.objects.filter(phone__icontains=query).values("customer_id")
         condition |= Q(pk__in=phones) | Q(username__icontains=digits)
-        bare = (
-            Order.objects.annotate(
-                bare=Replace(
-                    Replace(Replace("phone", Value(" "), Value("")), Value("-"), Value("")),
-                    Value("+"),
-                    Value(""),
-                )
-            )
-            .filter(bare__contains=digits)
-            .values("customer_id")
-        )
-        condition |= Q(pk__in=bare)
-    return list(
-        get_user_model()
-        .objects.filter(condition, is_active=True)
-        .order_by("first_name", "last_name", "username")[:limit]
-    )
+        condition |= Q(pk__in=_orders_by_bare_phone(bare__contains=digits).values("customer_id"))
+    return list(members().filter(condition).order_by("first_name", "last_name", "username")[:limit])
 
 
 def last_address(member):

@@ -1,9 +1,10 @@
 """Who is calling a member now: a soft notice, not a lock (issue 11, "Who is calling now").
 
-When an order admin opens an order whose confirmation call is still to make (the order
-page holds the confirm and call forms), the order shows "being called by <name> since
-<time>" to the other admins for ``HOLD`` or until a call is logged or the order is
-confirmed. Anyone may still act: the services' version check keeps confirmations safe.
+When an order admin says they are phoning the member now (the "I am calling the member
+now" button on the order page) or opens the form that changes the order for the member,
+the order shows "being called by <name> since <time>" to the other admins for ``HOLD``
+or until a call is logged or the order is confirmed. Merely viewing the order claims
+nothing. Anyone may still act: the services' version check keeps confirmations safe.
 Kept in the cache (Redis when ``REDIS_URL`` is set, so every web process sees it).
 """
 
@@ -34,6 +35,11 @@ def claim(order, user):
     }
     cache.set(_key(order.pk), notice, int(HOLD.total_seconds()))
     return notice
+
+
+def current(order):
+    """The notice in force for ``order`` (``{"user_id", "name", "since"}``) or ``None``."""
+    return cache.get(_key(order.pk))
 
 
 def release(order):

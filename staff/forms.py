@@ -104,6 +104,10 @@ def _unanswered_outcomes():
     ]
 
 
+class CallingForm(OrderActionForm):
+    """ "I am calling the member now": no field beyond the shared ``next``."""
+
+
 class CallForm(OrderActionForm):
     """A call that did not end in a confirmation: no answer, wrong number, or call back
     at a time (a date-time in the shop's ``TIME_ZONE``); changes nothing else."""

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from mall.models import Profile
 from mall.templatetags.shop import money
-from orders import locks
+from orders import locks, selectors
 from orders.exceptions import (
     InvalidInput,
     NotPermitted,
@@ -68,7 +68,9 @@ def create_member(actor, *, name, phone, email=""):
 
     ``name`` (required, at most 150 characters) becomes the first name; ``phone`` is
     checked as a delivery phone is and its digits become the username (``-2``, ``-3`` ...
-    added if taken); ``email`` is optional, unique ignoring case. The member can set a
+    added if taken); a phone a member has already (as username or on an order) is
+    refused, so one person does not get two accounts; ``email`` is optional, unique
+    ignoring case. The member can set a
     password later through password reset. Raises ``NotPermitted``, ``InvalidInput``
     (``details["fields"]`` maps each bad field to a message). Returns the new user.
     """
@@ -86,6 +88,12 @@ def create_member(actor, *, name, phone, email=""):
         errors["phone"] = _(
             "Enter a phone number we can call, e.g. 138 0013 8000 or 021-5555 1234."
         )
+    else:
+        existing = selectors.member_with_phone(digits)
+        if existing is not None:
+            errors["phone"] = _(
+                "%(name)s is registered with this phone number already: find them instead."
+            ) % {"name": existing.get_full_name() or existing.get_username()}
     email = "" if email is None else str(email).strip()
     if email:
         try:
@@ -128,8 +136,9 @@ def place_order(
     """Place an order for ``actor`` (a signed-in member) and reserve its stock.
 
     ``customer``: the member an order admin takes the order for by phone (needs
-    ``orders.place_order_for_member``, else ``NotPermitted``); the order is the
-    member's, the event's actor is the admin and its data names the member.
+    ``orders.place_order_for_member``, else ``NotPermitted``; a staff account, the
+    admin's own included, is refused with ``InvalidInput``); the order is the member's,
+    the event's actor is the admin and its data names the member.
 
     ``lines``: list of ``(Product, quantity)`` pairs, quantity a positive int up to
     ``MALL_MAX_LINE_QUANTITY`` (repeats of one product are merged). ``address``: dict of
@@ -152,8 +161,17 @@ def place_order(
     for_member = customer is not None and customer.pk != actor.pk
     if for_member:
         check_place_for_member(actor)
-        if customer.pk is None or not customer.is_active:
-            raise InvalidInput(_("Choose an active member."), code="customer")
+        if customer.pk is None or not selectors.members().filter(pk=customer.pk).exists():
+            raise InvalidInput(
+                _("Orders by phone are for members: choose an active member, not a staff account."),
+                code="customer",
+            )
+    elif customer is not None and not selectors.members().filter(pk=actor.pk).exists():
+        # An order admin choosing themselves on the phone order page.
+        raise InvalidInput(
+            _("Orders by phone are for members: choose an active member, not a staff account."),
+            code="customer",
+        )
     owner = customer if for_member else actor
     wanted = inputs.clean_lines(lines)
     cleaned_address = inputs.clean_address(address)

@@ -2,6 +2,7 @@
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mall import formatting
@@ -22,7 +23,8 @@ def format_money(value):
 def waiting_label(since, now=None):
     """Return how long ago ``since`` (an aware datetime) was, as ``"waiting 3 h"``.
 
-    Under an hour in minutes, under two days in hours, then in days. ``None`` gives ``""``.
+    Within the minute ``"due now"``; under an hour in minutes, under two days in hours,
+    then in days. ``None`` gives ``""``.
     """
     if since is None:
         return ""
@@ -40,13 +42,16 @@ def waiting_label(since, now=None):
 def due_label(when, now=None):
     """Return when a call-back falls, relative to now: ``"due 12 min ago"`` or ``"due in 2 h"``.
 
-    Under an hour in minutes, under two days in hours, then in days. ``None`` gives ``""``.
+    Within the minute ``"due now"``; under an hour in minutes, under two days in hours,
+    then in days. ``None`` gives ``""``.
     """
     if when is None:
         return ""
     seconds = int((when - (now or timezone.now())).total_seconds())
     minutes = abs(seconds) // 60
     hours, days = minutes // 60, minutes // 1440
+    if minutes == 0:
+        return _("due now")
     if seconds <= 0:
         if minutes < 60:
             return ngettext("due %(n)d min ago", "due %(n)d min ago", minutes) % {"n": minutes}

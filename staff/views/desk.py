@@ -20,6 +20,7 @@ from orders import selectors, services
 from orders.exceptions import InvalidInput, OrderError, StaleOrder, TransitionNotAllowed
 from staff import calling
 from staff.desk_forms import MemberSearchForm, NewMemberForm, OrderEditForm, PhoneOrderForm
+from staff.timeline import describe_changes, serialise_changes
 from staff.views._base import StaffRequiredMixin, detail_url, order_for_staff
 from staff.views.actions._base import OrderActionView
 
@@ -50,9 +51,16 @@ class OrderEditView(OrderActionView):
             "nav": "orders",
         }
 
+    def get(self, request, number):
+        # Opening the change form means the admin is on the phone with the member.
+        order = order_for_staff(request, number)
+        if self.refusal(order) is None:
+            calling.claim(order, request.user)
+        return super().get(request, number)
+
     def perform(self, order, data):
         form = self._form
-        services.edit_order(
+        changed = services.edit_order(
             self.request.user,
             order,
             expected_version=data["version"],
@@ -62,6 +70,10 @@ class OrderEditView(OrderActionView):
             note=data["note"],
             reason=data["reason"],
         )
+        if changed.version == data["version"]:
+            return _("Nothing to change: order %(number)s already reads as the form did.") % {
+                "number": order.number
+            }
         return _("Order %(number)s is changed; the member gets an e-mail listing the changes.") % {
             "number": order.number
         }
@@ -78,9 +90,7 @@ class OrderEditView(OrderActionView):
         try:
             text = self.perform(order, form.cleaned_data)
         except StaleOrder as exc:
-            self.remember_stale(order, exc, form.cleaned_data)
-            messages.error(request, exc.message)
-            return redirect(detail_url(order))
+            return self.stale(order, form, exc)
         except TransitionNotAllowed as exc:
             messages.error(request, exc.message)
             return redirect(detail_url(order))
@@ -96,6 +106,29 @@ class OrderEditView(OrderActionView):
 
     def return_url(self, order, form):
         return detail_url(order)
+
+    def stale(self, order, form, exc):
+        """The order changed since the form was opened: nothing is saved; the form comes
+        back on the current order with what the admin typed and the list of what changed,
+        to check and save again. If the order can no longer be changed, the order page."""
+        fresh = order_for_staff(self.request, order.number)
+        reason = self.refusal(fresh)
+        if reason:
+            self.remember_stale(fresh, exc, form.cleaned_data)
+            messages.error(self.request, exc.message)
+            return redirect(detail_url(fresh))
+        data = self.request.POST.copy()
+        data["version"] = str(fresh.version)
+        again = self.get_form(fresh, data)
+        self._form = again
+        messages.error(self.request, exc.message)
+        context = self.confirm_context(fresh, again)
+        context["stale"] = {
+            "seen_version": form.cleaned_data.get("version"),
+            "current_version": fresh.version,
+            "changes": describe_changes(serialise_changes(exc.details.get("changes", []))),
+        }
+        return render(self.request, self.confirm_template, context, status=409)
 
 
 class PhoneOrderView(StaffRequiredMixin, View):
@@ -122,9 +155,7 @@ class PhoneOrderView(StaffRequiredMixin, View):
             return None
         if not 0 < pk < 2**31:
             return None
-        from django.contrib.auth import get_user_model
-
-        return get_user_model().objects.filter(pk=pk, is_active=True).first()
+        return selectors.members().filter(pk=pk).first()
 
     def _order_initial(self, member):
         initial = selectors.last_address(member) or {

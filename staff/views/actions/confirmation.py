@@ -52,11 +52,37 @@ class OrderInvalidateView(OrderActionView):
         }
 
 
+class OrderCallingView(OrderActionView):
+    """ "I am calling the member now": shows the other admins "being called by <name>"
+    for ``calling.HOLD`` or until a call is logged (soft: it locks nothing)."""
+
+    action = "call"
+    form_class = staff_forms.CallingForm
+
+    def perform(self, order, data):
+        services.ACTION_CHECKS[self.action](self.request.user, order)  # raises OrderError
+        notice = calling.claim(order, self.request.user)
+        if notice["user_id"] != self.request.user.pk:
+            return _("%(name)s started calling this member at %(since)s; you may still call.") % {
+                "name": notice["name"],
+                "since": date_format(timezone.localtime(notice["since"]), "H:i"),
+            }
+        return _(
+            "The other admins now see that you are calling this member "
+            "(for %(minutes)d minutes or until you log the call)."
+        ) % {"minutes": int(calling.HOLD.total_seconds() // 60)}
+
+    def return_url(self, order, form):
+        return super().return_url(order, form) + "#call-desk"
+
+
 class OrderCallView(OrderActionView):
-    """Log a call attempt to the member (does not change the order)."""
+    """Log a call attempt to the member (does not change the order). A call-back time
+    the service refuses (past, beyond 14 days) shows the form again as typed."""
 
     action = "call"
     form_class = staff_forms.CallForm
+    keep_input = True
 
     def perform(self, order, data):
         services.log_call(
