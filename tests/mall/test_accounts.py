@@ -119,6 +119,18 @@ class TestRegister:
 
 
 class TestSignIn:
+    def test_header_links_return_to_the_page_read_not_to_the_sign_in_page(self, client):
+        product_page = client.get("/search/?q=tea").text
+        assert 'href="/accounts/login/?next=/search/%3Fq%3Dtea"' in product_page
+        assert 'href="/accounts/register/?next=/search/%3Fq%3Dtea"' in product_page
+        on_login = client.get("/accounts/login/?next=/cart/").text
+        assert 'href="/accounts/login/?next=/cart/"' in on_login
+        assert "next=/accounts/login" not in on_login
+        bare = client.get("/accounts/login/").text
+        assert 'href="/accounts/login/"' in bare and "?next=" not in bare
+        hostile = client.get("/accounts/register/?next=https://evil.example/").text
+        assert 'href="/accounts/login/"' in hostile and 'href="/accounts/register/"' in hostile
+
     def test_page(self, client):
         response = client.get("/accounts/login/?next=/checkout/")
 
