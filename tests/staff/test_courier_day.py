@@ -128,6 +128,8 @@ def test_deliveries_list_the_couriers_allocated_and_shipped_orders_with_cash(
     assert day.delivered.number not in html
     assert 'href="tel:13800138000"' in html
     assert "Collect on delivery <strong>¥80.00</strong>" in html
+    # The 30.00 paid shows as less to collect, not as a "Partially paid" badge beside it.
+    assert 'class="badge pay-' not in html
     assert "Prepaid: collect nothing" in html
     assert "SF Express collects ¥110.00" in html
     assert "2 attempts so far" in html
