@@ -67,6 +67,9 @@ PAYABLE_STATUSES = tuple(s for s in Status.values if s != Status.SUBMITTED)
 FINAL_STATUSES = (Status.RETURNED, Status.CANCELLED)
 # The shop's own delivery staff as the carrier: no waybill, the assigned courier collects.
 OWN_DELIVERY_STAFF = "own"
+# Carriers offered as suggestions when shipping and when uploading a settlement file (the
+# field stays free text: a shop may use any carrier).
+COMMON_CARRIERS = ("SF Express", "China Post EMS", "JD Logistics", "ZTO Express", "YTO Express")
 
 
 class DeliveryOutcome(models.TextChoices):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mall import formatting
+from orders.models import COMMON_CARRIERS
 
 register = template.Library()
 
@@ -69,6 +70,13 @@ def due_label(when, now=None):
 def due(when):
     """``{{ order.call_back_at|due }}`` → ``due 12 min ago``."""
     return due_label(when)
+
+
+@register.simple_tag
+def common_carriers():
+    """``{% common_carriers as carriers %}``: the carriers suggested when shipping
+    (``orders.models.COMMON_CARRIERS``, the same list the settlement upload offers)."""
+    return COMMON_CARRIERS
 
 
 @register.filter

@@ -389,3 +389,15 @@ def test_run_sheet_of_a_selection_with_closed_orders(login, day, admin_user, log
     response = client.get(RUN_SHEET, {"courier": logistics_user.pk, "date": "nope"})
     assert response.context["courier"] == logistics_user
     assert len(response.context["stops"]) == 4
+
+
+def test_ship_forms_suggest_the_carriers_the_settlement_upload_knows(login, day, admin_user):
+    from orders.models import COMMON_CARRIERS
+    from staff.views.settlements import carrier_suggestions
+
+    html = login(admin_user).get(DELIVERIES).content.decode()
+    datalist = re.search(r'<datalist id="carrier-suggestions">(.*?)</datalist>', html, re.S)
+    offered = re.findall(r'<option value="([^"]+)">', datalist.group(1))
+    assert offered == list(COMMON_CARRIERS)
+    assert "China Post EMS" in offered
+    assert set(offered) <= set(carrier_suggestions())
