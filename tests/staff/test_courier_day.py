@@ -391,11 +391,11 @@ def test_run_sheet_of_a_selection_with_closed_orders(login, day, admin_user, log
     assert len(response.context["stops"]) == 4
 
 
-def test_ship_forms_suggest_the_carriers_the_settlement_upload_knows(login, day, admin_user):
+def test_ship_forms_suggest_the_carriers_the_settlement_upload_knows(login, day, logistics_user):
     from orders.models import COMMON_CARRIERS
     from staff.views.settlements import carrier_suggestions
 
-    html = login(admin_user).get(DELIVERIES).content.decode()
+    html = login(logistics_user).get(DELIVERIES).content.decode()
     datalist = re.search(r'<datalist id="carrier-suggestions">(.*?)</datalist>', html, re.S)
     offered = re.findall(r'<option value="([^"]+)">', datalist.group(1))
     assert offered == list(COMMON_CARRIERS)
