@@ -410,9 +410,6 @@ class Order(FSMModelMixin, models.Model):
         """A prepaid order ships only when nothing is due (DESIGN ``ship_order``)."""
         return not self.is_prepaid or self.money_position().due == 0
 
-    # Kept for callers written before the money rule had a name.
-    paid_if_prepaid = nothing_due_if_prepaid
-
     def accepts_payments(self):
         return self.status in PAYABLE_STATUSES
 
@@ -828,6 +825,14 @@ class Remittance(models.Model):
         return self.number
 
 
+class CodCollectionQuerySet(models.QuerySet):
+    def in_hand(self, courier=None):
+        """The collections still in the couriers' hands (no remittance yet); of
+        ``courier`` only when given. The one place this rule is written."""
+        rows = self.filter(remittance__isnull=True)
+        return rows if courier is None else rows.filter(courier=courier)
+
+
 class CodCollection(models.Model):
     """Cash a courier took at the door for a cash-on-delivery order.
 
@@ -858,6 +863,8 @@ class CodCollection(models.Model):
     payment = models.OneToOneField(
         Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="cod_collection"
     )
+
+    objects = CodCollectionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("cash-on-delivery collection")

@@ -335,9 +335,7 @@ def cash_in_hand_of(courier):
 
     from orders.models import CodCollection
 
-    total = CodCollection.objects.filter(courier=courier, remittance__isnull=True).aggregate(
-        total=Sum("amount")
-    )["total"]
+    total = CodCollection.objects.in_hand(courier).aggregate(total=Sum("amount"))["total"]
     return total if total is not None else Decimal("0.00")
 
 

@@ -29,7 +29,7 @@ def cash_in_hand():
     ``collections`` (count) and ``oldest`` (datetime of the oldest collection), the
     largest amount first. One query."""
     rows = (
-        CodCollection.objects.filter(remittance__isnull=True)
+        CodCollection.objects.in_hand()
         .values("courier")
         .annotate(amount=Sum("amount"), collections=Count("pk"), oldest=Min("collected_at"))
         .order_by("-amount", "courier")
