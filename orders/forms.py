@@ -189,7 +189,13 @@ def product_quantity_field(label, initial=None):
 
 class ProductLinesMixin:
     """Adds the ``add-<id>`` quantity fields the posted data names (at most
-    ``services.MAX_LINES``, products that exist) and gathers them in ``added_lines()``."""
+    ``services.MAX_LINES``, products that exist) and gathers them in ``added_lines()``.
+
+    A variation that leaves attributes open (WooCommerce "any value",
+    ``Product.attribute_choices``) also gets one ``choice-<id>-<n>`` select per open
+    attribute; the choice is needed only when a quantity is given, and travels with the
+    line as ``(product, quantity, {attribute: value})`` for the services to check.
+    """
 
     def _add_product_fields(self, data, extra_products=()):
         ids = []
@@ -206,18 +212,56 @@ class ProductLinesMixin:
             self.fields[f"add-{product.pk}"] = product_quantity_field(
                 _("Quantity of %(name)s") % {"name": product.display_name}
             )
+            for n, (attribute, values) in enumerate((product.attribute_choices or {}).items()):
+                self.fields[f"choice-{product.pk}-{n}"] = forms.ChoiceField(
+                    label=attribute,
+                    required=False,
+                    choices=[("", _("Choose…")), *((v, v) for v in values)],
+                )
+
+    def _choices_of(self, product):
+        return {
+            attribute: self.cleaned_data.get(f"choice-{product.pk}-{n}") or ""
+            for n, attribute in enumerate(product.attribute_choices or {})
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        for product in getattr(self, "offered_products", ()):
+            if not cleaned.get(f"add-{product.pk}"):
+                continue
+            for n, attribute in enumerate(product.attribute_choices or {}):
+                if not cleaned.get(f"choice-{product.pk}-{n}"):
+                    self.add_error(
+                        f"choice-{product.pk}-{n}",
+                        _("Choose the %(attribute)s of %(name)s.")
+                        % {"attribute": attribute, "name": product.display_name},
+                    )
+        return cleaned
 
     def added_lines(self):
-        """``[(product, quantity)]`` of the search results given a quantity > 0."""
-        return [
-            (product, self.cleaned_data[f"add-{product.pk}"])
-            for product in self.offered_products
-            if self.cleaned_data.get(f"add-{product.pk}")
-        ]
+        """``[(product, quantity)]`` of the search results given a quantity > 0, with a
+        third item ``{attribute: value}`` for a product whose attributes are chosen."""
+        lines = []
+        for product in self.offered_products:
+            quantity = self.cleaned_data.get(f"add-{product.pk}")
+            if not quantity:
+                continue
+            choices = self._choices_of(product)
+            lines.append((product, quantity, choices) if choices else (product, quantity))
+        return lines
 
     def add_fields(self):
-        """The bound ``add-<id>`` fields with their products, for the template."""
-        return [(product, self[f"add-{product.pk}"]) for product in self.offered_products]
+        """The bound ``add-<id>`` fields with their products, for the template; each
+        product's ``choice_fields`` (its open attributes' selects) set on it."""
+        rows = []
+        for product in self.offered_products:
+            product.choice_fields = [
+                self[f"choice-{product.pk}-{n}"]
+                for n in range(len(product.attribute_choices or {}))
+            ]
+            rows.append((product, self[f"add-{product.pk}"]))
+        return rows
 
 
 class OrderEditForm(ProductLinesMixin, DeliveryFormMixin):

@@ -80,19 +80,27 @@ class OrderEditForm(ProductLinesMixin, AddressFieldsForm):
 
     def wanted_lines(self):
         """The order's new ``[(product, quantity)]``: kept lines with their new quantity,
-        plus the products added (added to a line already there when it is one)."""
+        plus the products added (added to a line already there when it is one); a new
+        line of a variation with open attributes carries its choices as a third item (a
+        line already on the order keeps the choice made when it was ordered)."""
         wanted = {}
         products = {}
+        choices = {}
         for line in self.lines:
             qty = self.cleaned_data.get(f"qty-{line.product_id}")
             qty = line.quantity if qty is None else qty
             if qty:
                 wanted[line.product_id] = qty
                 products[line.product_id] = line.product
-        for product, qty in self.added_lines():
+        for product, qty, *chosen in self.added_lines():
             wanted[product.pk] = wanted.get(product.pk, 0) + qty
             products[product.pk] = product
-        return [(products[pid], qty) for pid, qty in wanted.items()]
+            if chosen and product.pk not in {line.product_id for line in self.lines}:
+                choices[product.pk] = chosen[0]
+        return [
+            (products[pid], qty, choices[pid]) if pid in choices else (products[pid], qty)
+            for pid, qty in wanted.items()
+        ]
 
 
 class MemberSearchForm(forms.Form):
