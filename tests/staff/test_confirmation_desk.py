@@ -518,3 +518,18 @@ def test_a_call_back_due_this_minute_reads_due_now():
     assert due_label(now + datetime.timedelta(seconds=50), now) == "due now"
     assert due_label(now - datetime.timedelta(minutes=3), now) == "due 3 min ago"
     assert due_label(now + datetime.timedelta(hours=3), now) == "due in 3 h"
+
+
+def test_i_am_calling_follows_no_foreign_next_and_is_refused_once_confirmed(
+    login, member, admin_user
+):
+    order = place(member)
+    client = login(admin_user)
+    response = client.post(url("calling", order), {"next": "https://evil.example/"})
+    assert response["Location"] == url("detail", order) + "#call-desk"
+    client.get(response["Location"])  # reads the success message
+    services.confirm_order(admin_user, reload(order), expected_version=1, call_note="OK.")
+    cache.clear()
+    refused = client.post(url("calling", order), follow=True)
+    assert messages_of(refused) == ["The order is already confirmed."]
+    assert cache.get(f"mall:calling:{order.pk}") is None

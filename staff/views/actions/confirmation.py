@@ -60,7 +60,8 @@ class OrderCallingView(OrderActionView):
     form_class = staff_forms.CallingForm
 
     def perform(self, order, data):
-        services.ACTION_CHECKS[self.action](self.request.user, order)  # raises OrderError
+        # The notice is about the confirmation call: only while the order may be confirmed.
+        services.ACTION_CHECKS["confirm"](self.request.user, order)  # raises OrderError
         notice = calling.claim(order, self.request.user)
         if notice["user_id"] != self.request.user.pk:
             return _("%(name)s started calling this member at %(since)s; you may still call.") % {
