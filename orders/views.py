@@ -25,6 +25,7 @@ from django.views.generic import ListView, TemplateView
 from mall.catalogue import find_products
 from mall.http import safe_next
 from mall.models import Address, Product, Profile
+from mall.people import person_name
 from orders import selectors, services
 from orders.cart import Cart, CartError
 from orders.delivery_words import attempt_words
@@ -314,7 +315,10 @@ class CheckoutView(LoginRequiredMixin, View):
         if last:
             return {**initial, **last.address_dict}
         profile = Profile.objects.filter(user=user).first()
-        return {"recipient": user.get_full_name(), "phone": profile.phone if profile else ""}
+        return {
+            "recipient": person_name(user, username_fallback=False),
+            "phone": profile.phone if profile else "",
+        }
 
     def _render(self, form, cart, token):
         context = {

@@ -13,6 +13,8 @@ import datetime
 from django.core.cache import cache
 from django.utils import timezone
 
+from mall.people import person_name
+
 HOLD = datetime.timedelta(minutes=10)
 
 
@@ -30,7 +32,7 @@ def claim(order, user):
         return current
     notice = {
         "user_id": user.pk,
-        "name": user.get_full_name() or user.get_username(),
+        "name": person_name(user),
         "since": current["since"] if current else timezone.now(),
     }
     cache.set(_key(order.pk), notice, int(HOLD.total_seconds()))

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from mall.people import person_name
 from orders import services
 from orders.cod_settlement import MAX_BYTES
 from orders.models import Remittance
@@ -98,7 +99,7 @@ class CashFilterForm(forms.Form):
     def __init__(self, *args, couriers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["courier"].queryset = couriers
-        self.fields["courier"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["courier"].label_from_instance = person_name
 
 
 class SettlementUploadForm(forms.Form):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mall.models import Profile
+from mall.people import person_name
 from mall.templatetags.shop import money
 from orders import locks, selectors
 from orders.exceptions import (
@@ -53,8 +54,8 @@ def check_edit(actor, order):
 
 
 def member_name(user):
-    """How an event's data names the member (full name, else username)."""
-    return user.get_full_name() or user.get_username()
+    """How an event's data names the member (``mall.people.person_name``)."""
+    return person_name(user)
 
 
 def check_place_for_member(actor):
@@ -93,7 +94,7 @@ def create_member(actor, *, name, phone, email=""):
         if existing is not None:
             errors["phone"] = _(
                 "%(name)s is registered with this phone number already: find them instead."
-            ) % {"name": existing.get_full_name() or existing.get_username()}
+            ) % {"name": person_name(existing)}
     email = "" if email is None else str(email).strip()
     if email:
         try:

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mall import formatting
+from mall.people import person_name
 from orders.models import COMMON_CARRIERS
 
 register = template.Library()
@@ -86,10 +87,9 @@ def get_item(mapping, key):
 
 
 def person(user):
-    """A user's full name, or their username when no name is set; ``""`` for ``None``."""
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+    """A user's name (``mall.people.person_name``: 王小明, Wei Li), else their username;
+    ``""`` for ``None``."""
+    return person_name(user)
 
 
 @register.filter

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from mall.catalogue import find_products
+from mall.people import person_name
 from orders import selectors, services
 from orders.exceptions import InvalidInput, OrderError, StaleOrder, TransitionNotAllowed
 from staff import calling
@@ -159,7 +160,7 @@ class PhoneOrderView(StaffRequiredMixin, View):
 
     def _order_initial(self, member):
         initial = selectors.last_address(member) or {
-            "recipient": member.get_full_name(),
+            "recipient": person_name(member, username_fallback=False),
             "phone": member.get_username().split("-")[0]
             if member.get_username().split("-")[0].isdigit()
             else "",
@@ -224,7 +225,7 @@ class PhoneOrderView(StaffRequiredMixin, View):
                 messages.success(
                     request,
                     _("Member %(name)s is registered (no password yet: they can set one later).")
-                    % {"name": member.get_full_name()},
+                    % {"name": person_name(member)},
                 )
                 return redirect(reverse("staff:order-new") + "?" + urlencode({"member": member.pk}))
         messages.error(request, _("Nothing was saved: please correct the form below."))
@@ -271,7 +272,7 @@ class PhoneOrderView(StaffRequiredMixin, View):
                     text
                     % {
                         "number": order.number,
-                        "name": order.customer.get_full_name() or order.customer.get_username(),
+                        "name": person_name(order.customer),
                     },
                 )
                 return redirect(detail_url(order))
