@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mall.formatting import format_money as money
 from mall.models import Profile
 from mall.people import person_name
-from mall.templatetags.shop import money
 from orders import locks, selectors
 from orders.exceptions import (
     InvalidInput,

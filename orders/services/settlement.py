@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mall.templatetags.shop import money
+from mall.formatting import format_money as money
 from orders import locks
 from orders.cod_settlement import DELIVERED, SettlementRow
 from orders.exceptions import InvalidInput, NotPermitted, OrderError
