@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from mall.people import person_name
+from orders.models import Status
 
 HOLD = datetime.timedelta(minutes=10)
 
@@ -40,7 +41,10 @@ def claim(order, user):
 
 
 def current(order):
-    """The notice in force for ``order`` (``{"user_id", "name", "since"}``) or ``None``."""
+    """The notice in force for ``order`` (``{"user_id", "name", "since"}``) or ``None``
+    (always ``None`` once the order no longer awaits confirmation)."""
+    if order.status != Status.SUBMITTED:
+        return None
     return cache.get(_key(order.pk))
 
 
@@ -50,7 +54,9 @@ def release(order):
 
 
 def callers(orders):
-    """``{order_pk: notice}`` for the ``orders`` someone is calling now (one cache read)."""
-    keys = {_key(order.pk): order.pk for order in orders}
+    """``{order_pk: notice}`` for the ``orders`` someone is calling now (one cache read);
+    only orders still awaiting confirmation: one confirmed, invalid or cancelled has left
+    the desk, whatever a notice says."""
+    keys = {_key(order.pk): order.pk for order in orders if order.status == Status.SUBMITTED}
     found = cache.get_many(list(keys))
     return {keys[key]: notice for key, notice in found.items()}

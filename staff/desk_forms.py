@@ -62,6 +62,7 @@ class OrderEditForm(ProductLinesMixin, AddressFieldsForm):
         label=_("Reason for the change"),
         max_length=TEXT_MAX,
         widget=_textarea(rows=2, placeholder=_("e.g. As the member asked on the phone.")),
+        help_text=_("The member reads it in the e-mail listing the changes."),
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
 

@@ -11,10 +11,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from mall.formatting import format_money as money
+from mall.formatting import normalize_typed
 from mall.models import Profile
 from mall.people import person_name
 from orders import locks, selectors
@@ -53,6 +54,14 @@ def check_edit(actor, order):
     )
 
 
+def line_name(product, choices, language):
+    """The name an order line keeps: ``product``'s name with the member's ``choices``, in
+    the order's ``language`` (a member's Chinese order names its lines in Chinese even
+    when an admin working in English adds one)."""
+    with translation.override(language):
+        return product.name_with_choices(choices)
+
+
 def member_name(user):
     """How an event's data names the member (``mall.people.person_name``)."""
     return person_name(user)
@@ -68,11 +77,13 @@ def create_member(actor, *, name, phone, email=""):
     """Register a member who phoned in an order (order admin), with no password.
 
     ``name`` (required, at most 150 characters) becomes the first name; ``phone`` is
-    checked as a delivery phone is and its digits become the username (``-2``, ``-3`` ...
-    added if taken); a phone a member has already (as username or on an order) is
-    refused, so one person does not get two accounts; ``email`` is optional, unique
-    ignoring case. The member can set a
-    password later through password reset. Raises ``NotPermitted``, ``InvalidInput``
+    checked as a delivery phone is (full-width digits read as ASCII) and its
+    ``selectors.phone_key`` (the digits, without China's +86) becomes the username
+    (``-2``, ``-3`` ... added only when a staff account holds it); a phone a member has
+    already (as username or on an order, with or without +86) is refused, so one person
+    does not get two accounts, also when registered twice at once; ``email`` is
+    optional, unique ignoring case. The member can set a password later through
+    password reset. Raises ``NotPermitted``, ``InvalidInput``
     (``details["fields"]`` maps each bad field to a message). Returns the new user.
     """
     check_place_for_member(actor)
@@ -83,18 +94,17 @@ def create_member(actor, *, name, phone, email=""):
         errors["name"] = _("This field is required.")
     elif len(name) > 150 or "\x00" in name:
         errors["name"] = _("At most %(n)d characters.") % {"n": 150}
-    phone = "" if phone is None else str(phone).strip()
+    phone = normalize_typed("" if phone is None else str(phone))
     digits = re.sub(r"\D", "", phone)
+    key = selectors.phone_key(phone)
     if not inputs.PHONE_RE.match(phone) or not 7 <= len(digits) <= 15:
         errors["phone"] = _(
             "Enter a phone number we can call, e.g. 138 0013 8000 or 021-5555 1234."
         )
     else:
-        existing = selectors.member_with_phone(digits)
+        existing = selectors.member_with_phone(key)
         if existing is not None:
-            errors["phone"] = _(
-                "%(name)s is registered with this phone number already: find them instead."
-            ) % {"name": person_name(existing)}
+            errors["phone"] = _phone_taken(existing)
     email = "" if email is None else str(email).strip()
     if email:
         try:
@@ -111,15 +121,36 @@ def create_member(actor, *, name, phone, email=""):
                 )
     if errors:
         raise InvalidInput(_("Please correct the member's details."), details={"fields": errors})
-    with transaction.atomic():
-        username, n = digits, 1
-        while User.objects.filter(username__iexact=username).exists():
-            n += 1
-            username = f"{digits}-{n}"
-        user = User(username=username, first_name=name, email=email)
-        user.set_unusable_password()
-        user.save()
+    try:
+        with transaction.atomic():
+            username, n = key, 1
+            while User.objects.filter(username__iexact=username).exists():
+                n += 1
+                username = f"{key}-{n}"
+            user = User(username=username, first_name=name, email=email)
+            user.set_unusable_password()
+            user.save()
+    except IntegrityError:
+        # Registered twice at once (a double click): the username, the phone's digits, is
+        # unique, so the second waits for the first and is refused here.
+        existing = selectors.member_with_phone(key)
+        raise InvalidInput(
+            _("Please correct the member's details."),
+            details={
+                "fields": {
+                    "phone": _phone_taken(existing)
+                    if existing
+                    else _("This phone number was registered a moment ago: find the member.")
+                }
+            },
+        ) from None
     return user
+
+
+def _phone_taken(member):
+    return _("%(name)s is registered with this phone number already: find them instead.") % {
+        "name": person_name(member)
+    }
 
 
 def place_order(
@@ -254,7 +285,7 @@ def place_order(
                     order=order,
                     product=product,
                     sku=product.sku,
-                    name=product.name_with_choices(chosen.get(product.pk)),
+                    name=line_name(product, chosen.get(product.pk), language),
                     chosen_attributes=chosen.get(product.pk, {}),
                     unit_price=price,
                     quantity=qty,
@@ -402,7 +433,7 @@ def edit_order(
                             order=order,
                             product=product,
                             sku=product.sku,
-                            name=product.name_with_choices(chosen.get(pid)),
+                            name=line_name(product, chosen.get(pid), order.language),
                             chosen_attributes=chosen.get(pid, {}),
                             unit_price=price,
                             quantity=new_qty,
@@ -412,7 +443,7 @@ def edit_order(
                         line_diff.append(
                             {
                                 "sku": product.sku,
-                                "name": product.name_with_choices(chosen.get(pid)),
+                                "name": line_name(product, chosen.get(pid), order.language),
                                 "from": 0,
                                 "to": new_qty,
                             }

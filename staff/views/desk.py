@@ -246,15 +246,13 @@ class PhoneOrderView(StaffRequiredMixin, View):
                         checkout_token=form.cleaned_data["token"],
                         customer=member,
                     )
-                    confirmed = False
                     if form.cleaned_data["confirm_now"] and order.status == "submitted":
-                        services.confirm_order(
+                        order = services.confirm_order(
                             request.user,
                             order,
                             expected_version=order.version,
                             call_note=form.cleaned_data["call_note"],
                         )
-                        confirmed = True
             except OrderError as exc:
                 form.add_error(None, exc.message)
                 for field, message in (exc.details or {}).get("fields", {}).items():
@@ -264,7 +262,7 @@ class PhoneOrderView(StaffRequiredMixin, View):
                 calling.release(order)
                 text = (
                     _("Order %(number)s is placed for %(name)s and confirmed.")
-                    if confirmed
+                    if order.status != "submitted"
                     else _("Order %(number)s is placed for %(name)s.")
                 )
                 messages.success(

@@ -150,6 +150,10 @@ def detail_context(request, order, bound=None):
         for action, make in form_makers.items()
         if action in allowed
     }
+    if "confirm" in bound:
+        # A confirm form sent back as typed shows the tick if the services now need it
+        # (another admin may have logged an unanswered call meanwhile).
+        bound["confirm"].needs_tick = desk["needs_tick"]
     events = list(selectors.staff_timeline(order))
     return {
         "order": order,

@@ -11,10 +11,13 @@ from staff.views.actions._base import OrderActionView
 
 
 class OrderConfirmView(OrderActionView):
-    """Confirm a submitted order after the call; refused if the order changed meanwhile."""
+    """Confirm a submitted order after the call; refused if the order changed meanwhile.
+    A refusal of what was typed (the "reached afterwards" tick missing) keeps the call
+    note as typed."""
 
     action = "confirm"
     form_class = staff_forms.ConfirmForm
+    keep_input = True
 
     def perform(self, order, data):
         services.confirm_order(
@@ -47,6 +50,7 @@ class OrderInvalidateView(OrderActionView):
 
     def perform(self, order, data):
         services.invalidate_order(self.request.user, order, reason=data["reason"])
+        calling.release(order)
         return _("Order %(number)s is marked invalid and its items are back in stock.") % {
             "number": order.number
         }
