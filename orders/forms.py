@@ -15,6 +15,7 @@ from mall.models import Product
 from orders import services
 from orders.exceptions import InvalidInput
 from orders.models import ADDRESS_FIELDS, PaymentMethod
+from orders.pricing import quantize, totals_for
 
 QUANTITY_PREFIX = "qty-"
 
@@ -201,12 +202,16 @@ class ProductLinesMixin:
         ids = []
         for key in data or {}:
             match = ADD_RE.match(key)
-            if match:
+            # Carried over from an earlier search (``carried``): only products given a
+            # quantity stay; a bound form keeps every box it was sent.
+            if match and (self.is_bound or str(data.get(key, "")).strip() not in ("", "0")):
                 ids.append(int(match.group(1)))
         ids = sorted(set(ids))[: services.MAX_LINES]
-        products = {p.pk: p for p in extra_products}
-        if ids:
-            products.update(Product.objects.select_related("parent").in_bulk(ids))
+        # The products already given a quantity first, then the search's new results.
+        products = Product.objects.select_related("parent").in_bulk(ids) if ids else {}
+        products = {pid: products[pid] for pid in ids if pid in products}
+        for product in extra_products:
+            products.setdefault(product.pk, product)
         self.offered_products = list(products.values())
         for product in self.offered_products:
             self.fields[f"add-{product.pk}"] = product_quantity_field(
@@ -218,6 +223,45 @@ class ProductLinesMixin:
                     required=False,
                     choices=[("", _("Choose…")), *((v, v) for v in values)],
                 )
+
+    @staticmethod
+    def carried(data):
+        """``initial`` for a form shown again after a product search inside it: what was
+        typed (a ``QueryDict``) as a plain dict, without the CSRF token."""
+        return {key: value for key, value in data.items() if key != "csrfmiddlewaretoken"}
+
+    def typed_quantity(self, name):
+        """The quantity in box ``name`` as typed (bound) or carried (initial); 0 when
+        empty or not a valid quantity (the form reports that when it is sent)."""
+        field = self.fields[name]
+        raw = self.data.get(name) if self.is_bound else self.get_initial_for_field(field, name)
+        try:
+            return field.clean(raw) or 0
+        except forms.ValidationError:
+            return 0
+
+    def preview_rows(self):
+        """``[(name, quantity, unit price)]`` of the products picked in the search boxes.
+        Forms that also hold the order's lines add theirs (``preview``)."""
+        return [
+            (product.display_name, quantity, product.current_price())
+            for product in self.offered_products
+            if (quantity := self.typed_quantity(f"add-{product.pk}"))
+        ]
+
+    def preview(self):
+        """What the form holds now, to read back to the member before saving: ``rows``
+        (name, quantity, unit price, line total) and ``subtotal``, ``shipping_fee``,
+        ``total`` (``Decimal``, the shop's pricing rule); ``None`` when nothing is picked.
+        The services price the order again when it is saved."""
+        rows = [
+            (name, quantity, price, quantize(price * quantity))
+            for name, quantity, price in self.preview_rows()
+        ]
+        if not rows:
+            return None
+        subtotal, fee, total = totals_for(row[3] for row in rows)
+        return {"rows": rows, "subtotal": subtotal, "shipping_fee": fee, "total": total}
 
     def _choices_of(self, product):
         return {

@@ -66,15 +66,29 @@ class OrderEditForm(ProductLinesMixin, AddressFieldsForm):
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
 
-    def __init__(self, data=None, *, order, found=(), **kwargs):
+    def __init__(self, data=None, *, order, found=(), carry=None, **kwargs):
+        """``carry``: what was typed before a product search inside the form (a
+        ``QueryDict``), shown again unbound, so no error is shown before saving."""
         self.order = order
         self.lines = list(order.lines.all())
         initial = {"version": order.version, **order.address_dict}
         initial.update(payment_method=order.payment_method, note=order.customer_note)
+        if carry is not None:
+            initial.update(self.carried(carry))
         super().__init__(data, initial=initial, **kwargs)
         for line in self.lines:
             self.fields[f"qty-{line.product_id}"] = _quantity_field(line.name, line.quantity)
-        self._add_product_fields(data, found)
+        self._add_product_fields(data if data is not None else carry, found)
+
+    def preview_rows(self):
+        rows = []
+        for line in self.lines:
+            name = f"qty-{line.product_id}"
+            raw = self.data.get(name) if self.is_bound else self.initial.get(name)
+            quantity = line.quantity if raw in (None, "") else self.typed_quantity(name)
+            if quantity:
+                rows.append((line.name, quantity, line.unit_price))
+        return rows + super().preview_rows()
 
     def line_fields(self):
         return [(line, self[f"qty-{line.product_id}"]) for line in self.lines]
@@ -143,9 +157,13 @@ class PhoneOrderForm(ProductLinesMixin, AddressFieldsForm):
         widget=_textarea(rows=2, placeholder=_("e.g. Address and items read back to the member.")),
     )
 
-    def __init__(self, data=None, *, found=(), **kwargs):
+    def __init__(self, data=None, *, found=(), carry=None, **kwargs):
+        """``carry``: what was typed before a product search inside the form (a
+        ``QueryDict``), shown again unbound, so no error is shown before placing."""
+        if carry is not None:
+            kwargs["initial"] = {**kwargs.get("initial", {}), **self.carried(carry)}
         super().__init__(data, **kwargs)
-        self._add_product_fields(data, found)
+        self._add_product_fields(data if data is not None else carry, found)
 
     def clean(self):
         cleaned = super().clean()

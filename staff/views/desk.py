@@ -81,6 +81,8 @@ class OrderEditView(OrderActionView):
 
     def post(self, request, number):
         order = order_for_staff(request, number)
+        if request.POST.get("do") == "search":
+            return self.search(order)
         self._form = form = self.get_form(order, request.POST)
         if not form.is_valid():
             reason = self.refusal(order)
@@ -107,6 +109,18 @@ class OrderEditView(OrderActionView):
 
     def return_url(self, order, form):
         return detail_url(order)
+
+    def search(self, order):
+        """ "Search" or "Update the total" inside the form: shown again with everything
+        typed kept (unbound: no error before saving) and the products found added."""
+        reason = self.refusal(order)
+        if reason:
+            messages.error(self.request, reason)
+            return redirect(detail_url(order))
+        find = self.request.POST.get("find", "")[:100]
+        form = OrderEditForm(order=order, carry=self.request.POST, found=find_products(find))
+        context = {**self.confirm_context(order, form), "find": find, "searched": bool(find)}
+        return render(self.request, self.confirm_template, context)
 
     def stale(self, order, form, exc):
         """The order changed since the form was opened: nothing is saved; the form comes
@@ -173,8 +187,10 @@ class PhoneOrderView(StaffRequiredMixin, View):
             "token": secrets.token_urlsafe(24),
         }
 
-    def _render(self, request, *, member=None, order_form=None, member_form=None, status=200):
-        find = _search_text(request)
+    def _render(
+        self, request, *, member=None, order_form=None, member_form=None, status=200, find=None
+    ):
+        find = _search_text(request) if find is None else find
         search = MemberSearchForm(request.GET or None)
         members = []
         if member is None and search.is_valid() and search.cleaned_data.get("member_q"):
@@ -232,8 +248,13 @@ class PhoneOrderView(StaffRequiredMixin, View):
         return self._render(request, member_form=form)
 
     def _place(self, request):
-        form = PhoneOrderForm(request.POST)
         member = self._member(request.POST.get("member"))
+        if request.POST.get("do") == "search" and member is not None:
+            # "Search" / "Update the total" inside the form: everything typed is kept.
+            find = request.POST.get("find", "")[:100]
+            form = PhoneOrderForm(carry=request.POST, found=find_products(find))
+            return self._render(request, member=member, order_form=form, find=find)
+        form = PhoneOrderForm(request.POST)
         if form.is_valid() and member is not None:
             try:
                 with transaction.atomic():

@@ -533,3 +533,83 @@ def test_i_am_calling_follows_no_foreign_next_and_is_refused_once_confirmed(
     refused = client.post(url("calling", order), follow=True)
     assert messages_of(refused) == ["The order is already confirmed."]
     assert cache.get(f"mall:calling:{order.pk}") is None
+
+
+def test_a_phone_order_keeps_what_was_typed_across_searches_and_shows_the_total(
+    login, admin_user, member
+):
+    tea = ProductFactory(sku="TEA-J", name="Jasmine tea", price=Decimal("68.00"), stock=10)
+    cable = ProductFactory(sku="USB-C", name="Charging cable", price=Decimal("15.00"), stock=10)
+    client = login(admin_user)
+    first = client.get("/staff/orders/new/", {"member": member.pk, "find": "jasmine"})
+    token = first.context["form"].initial["token"]
+    typed = {
+        **ADDRESS,
+        "address_line": "Room 5, 9 Harbour Road",
+        "step": "order",
+        "member": member.pk,
+        "token": token,
+        "payment_method": "bank_transfer",
+        "note": "After 6 pm",
+        f"add-{tea.pk}": "2",
+        "confirm_now": "on",
+        "call_note": "",
+        "find": "cable",
+        "do": "search",
+    }
+    page = client.post("/staff/orders/new/", typed)
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert not form.is_bound  # shown again, no error before placing
+    assert [p.sku for p, _f in form.add_fields()] == ["TEA-J", "USB-C"]
+    assert form[f"add-{tea.pk}"].value() == "2"
+    assert (form["address_line"].value(), form["payment_method"].value()) == (
+        "Room 5, 9 Harbour Road",
+        "bank_transfer",
+    )
+    assert form["confirm_now"].value() == "on"
+    preview = form.preview()
+    assert [row[:2] for row in preview["rows"]] == [("Jasmine tea", 2)]
+    assert (preview["subtotal"], preview["total"]) == (Decimal("136.00"), Decimal("146.00"))
+    assert "¥146.00" in page.content.decode()
+    assert not Order.objects.exists()
+    # The cable added, then placed: one order with both, the address as typed.
+    placed = client.post(
+        "/staff/orders/new/",
+        {**typed, "do": "", f"add-{cable.pk}": "1", "confirm_now": "", "find": ""},
+    )
+    assert placed.status_code == 302
+    order = Order.objects.get(customer=member)
+    assert sorted(order.lines.values_list("sku", "quantity")) == [("TEA-J", 2), ("USB-C", 1)]
+    assert (order.address_line, order.payment_method) == ("Room 5, 9 Harbour Road", "bank_transfer")
+    assert order.total == Decimal("161.00")
+
+
+def test_the_change_form_keeps_what_was_typed_across_searches(login, admin_user, member):
+    mug = ProductFactory(sku="MUG-1", name="Red mug", price=Decimal("50.00"), stock=10)
+    tea = ProductFactory(sku="TEA-J", name="Jasmine tea", price=Decimal("68.00"), stock=10)
+    order = place(member, lines=[(mug, 1)])
+    client = login(admin_user)
+    typed = {
+        **order.address_dict,
+        "city": "Suzhou",
+        "payment_method": "cod",
+        "note": "",
+        "version": order.version,
+        "reason": "As the member asked on the phone.",
+        f"qty-{mug.pk}": "3",
+        "find": "jasmine",
+        "do": "search",
+    }
+    page = client.post(url("edit", order), typed)
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert (form["city"].value(), form[f"qty-{mug.pk}"].value()) == ("Suzhou", "3")
+    assert form["reason"].value() == "As the member asked on the phone."
+    assert [p.sku for p, _f in form.add_fields()] == ["TEA-J"]
+    assert form.preview()["subtotal"] == Decimal("150.00")
+    assert reload(order).version == 1 and reload(order).city == ADDRESS["city"]
+    client.post(url("edit", order), {**typed, "do": "", f"add-{tea.pk}": "1"})
+    order = reload(order)
+    assert sorted(order.lines.values_list("sku", "quantity")) == [("MUG-1", 3), ("TEA-J", 1)]
+    assert order.city == "Suzhou"
