@@ -457,6 +457,48 @@ def test_a_refused_admin_edit_keeps_what_was_typed_and_shows_what_changed(
     assert Product.objects.get(pk=mug.pk).stock == 7
 
 
+def test_saving_again_after_a_refused_edit_keeps_the_members_change(login, member, admin_user):
+    mug = ProductFactory(sku="MUG-1", name="Red mug", price=Decimal("50.00"), stock=10)
+    order = place(member, lines=[(mug, 1)])
+    client = login(admin_user)
+    opened = {
+        **order.address_dict,
+        "payment_method": "cod",
+        "note": "",
+        "version": 1,
+        "reason": "As the member asked on the phone.",
+        f"qty-{mug.pk}": "1",
+    }
+    # The member raises the quantity, writes a note and a new city while the admin types;
+    # the admin changed only the address line, and the city too.
+    services.edit_order(
+        member,
+        order,
+        expected_version=1,
+        lines=[(mug, 2)],
+        note="Weekend delivery please",
+        address={**ADDRESS, "city": "Hangzhou"},
+    )
+    typed = {**opened, "address_line": "Room 7, 1 Lake Road", "city": "Ningbo"}
+    page = client.post(url("edit", order), typed)
+    assert page.status_code == 409
+    form = page.context["form"]
+    # Untouched by the admin: the member's values. Changed by both: the admin's, named.
+    assert (form[f"qty-{mug.pk}"].value(), form["note"].value()) == ("2", "Weekend delivery please")
+    assert (form["address_line"].value(), form["city"].value()) == ("Room 7, 1 Lake Road", "Ningbo")
+    assert messages_of(page)[-1] == (
+        "You and the member both changed city: your values are kept below."
+    )
+    client.post(url("edit", order), {k: v.value() for k, v in _bound(form)})
+    order = reload(order)
+    assert (order.lines.get().quantity, order.customer_note) == (2, "Weekend delivery please")
+    assert (order.address_line, order.city, order.version) == ("Room 7, 1 Lake Road", "Ningbo", 3)
+
+
+def _bound(form):
+    return [(name, form[name]) for name in form.fields if form[name].value() is not None]
+
+
 def test_an_admin_edit_that_changes_nothing_says_so(login, member, admin_user):
     mug = ProductFactory(sku="MUG-1", price=Decimal("50.00"), stock=10)
     order = place(member, lines=[(mug, 1)])
