@@ -14,7 +14,7 @@ from mall.formatting import CodeField, TypedIntegerField
 from mall.models import Product
 from orders import services
 from orders.exceptions import InvalidInput
-from orders.models import ADDRESS_FIELDS, PaymentMethod
+from orders.models import ADDRESS_FIELDS, Order, OrderEvent, PaymentMethod
 from orders.pricing import quantize, totals_for
 
 QUANTITY_PREFIX = "qty-"
@@ -376,3 +376,47 @@ class OrderCancelForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+def rebase_typed(posted, changes):
+    """A change form as posted (``posted``, a ``QueryDict``: address fields, ``note``,
+    ``payment_method``, ``qty-<product id>``) moved onto the order's current version after
+    someone else changed it meanwhile (``changes``: ``StaleOrder.details["changes"]``).
+
+    A field the sender left as it was (its value equals the one before the other change)
+    takes the new value, so saving again does not undo the other change (a member's, or
+    an admin's made on the phone); a field both changed keeps the sender's value and is
+    named in the returned list. Returns ``(data, both_changed)``.
+    """
+    data = posted.copy()
+    both = []
+    typed_lines = {
+        key[len("qty-") :]: key for key in data if key.startswith("qty-") and key[4:].isdigit()
+    }
+    skus = dict(
+        Product.objects.filter(pk__in=[int(pk) for pk in typed_lines]).values_list("sku", "pk")
+    )
+
+    def rebase(key, old, new, label):
+        typed = " ".join(str(data.get(key, "")).split())
+        if typed == " ".join(str(old or "").split()):
+            data[key] = new or ""
+        elif typed != " ".join(str(new or "").split()):
+            both.append(label)
+
+    for change in changes:
+        if change.get("kind") != OrderEvent.Kind.EDITED:
+            continue
+        diff = change.get("data") or {}
+        for field, (old, new) in (diff.get("address") or {}).items():
+            label = str(Order._meta.get_field(field).verbose_name)
+            rebase(field, old, new, label)
+        if diff.get("payment_method"):
+            rebase("payment_method", *diff["payment_method"], _("payment method"))
+        if "note" in diff:
+            rebase("note", *diff["note"], _("the member's note"))
+        for line in diff.get("lines") or []:
+            key = f"qty-{skus.get(line.get('sku'))}"
+            if key in data:
+                rebase(key, line.get("from"), str(line.get("to")), line.get("name", ""))
+    return data, list(dict.fromkeys(both))

@@ -16,11 +16,10 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from mall.catalogue import find_products
-from mall.models import Product
 from mall.people import person_name
 from orders import selectors, services
 from orders.exceptions import InvalidInput, OrderError, StaleOrder, TransitionNotAllowed
-from orders.models import Order, OrderEvent
+from orders.forms import rebase_typed
 from staff import calling
 from staff.desk_forms import MemberSearchForm, NewMemberForm, OrderEditForm, PhoneOrderForm
 from staff.timeline import describe_changes, serialise_changes
@@ -153,49 +152,6 @@ class OrderEditView(OrderActionView):
             "changes": describe_changes(serialise_changes(exc.details.get("changes", []))),
         }
         return render(self.request, self.confirm_template, context, status=409)
-
-
-def rebase_typed(posted, changes):
-    """An admin's change form (``posted``, a ``QueryDict``) moved onto the order's current
-    version after the member changed it meanwhile (``changes``: ``StaleOrder``'s events).
-
-    A field the admin left as it was (its value equals the one before the member's
-    change) takes the member's new value, so saving again does not undo the member's
-    change; a field both changed keeps the admin's value and is named in the returned
-    list. Returns ``(data, both_changed)``.
-    """
-    data = posted.copy()
-    both = []
-    typed_lines = {
-        key[len("qty-") :]: key for key in data if key.startswith("qty-") and key[4:].isdigit()
-    }
-    skus = dict(
-        Product.objects.filter(pk__in=[int(pk) for pk in typed_lines]).values_list("sku", "pk")
-    )
-
-    def rebase(key, old, new, label):
-        typed = " ".join(str(data.get(key, "")).split())
-        if typed == " ".join(str(old or "").split()):
-            data[key] = new or ""
-        elif typed != " ".join(str(new or "").split()):
-            both.append(label)
-
-    for change in changes:
-        if change.get("kind") != OrderEvent.Kind.EDITED:
-            continue
-        diff = change.get("data") or {}
-        for field, (old, new) in (diff.get("address") or {}).items():
-            label = str(Order._meta.get_field(field).verbose_name)
-            rebase(field, old, new, label)
-        if diff.get("payment_method"):
-            rebase("payment_method", *diff["payment_method"], _("payment method"))
-        if "note" in diff:
-            rebase("note", *diff["note"], _("the member's note"))
-        for line in diff.get("lines") or []:
-            key = f"qty-{skus.get(line.get('sku'))}"
-            if key in data:
-                rebase(key, line.get("from"), str(line.get("to")), line.get("name", ""))
-    return data, list(dict.fromkeys(both))
 
 
 class PhoneOrderView(StaffRequiredMixin, View):
