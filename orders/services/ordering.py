@@ -115,7 +115,13 @@ def create_member(actor, *, name, phone, email=""):
             errors["email"] = _("Enter a valid e-mail address.")
         else:
             email = User.objects.normalize_email(email)
-            if User.objects.filter(email__iexact=email).exists():
+            holder = User.objects.filter(email__iexact=email).first()
+            if holder is not None and not selectors.members().filter(pk=holder.pk).exists():
+                errors["email"] = _(
+                    "This e-mail address belongs to a staff account: give the member's own "
+                    "address, or none."
+                )
+            elif holder is not None:
                 errors["email"] = _(
                     "A member with this e-mail address exists already: find them instead."
                 )

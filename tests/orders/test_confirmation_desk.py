@@ -404,3 +404,15 @@ def test_create_member_refuses_bad_details_and_other_roles(admin_user, finance_u
 def test_superuser_order_factory_still_places_for_themselves(superuser):
     order = OrderFactory(customer=superuser)
     assert "for_member" not in order.events.get().data
+
+
+def test_a_staff_e_mail_for_a_new_member_says_whose_it_is(admin_user, finance_user):
+    finance_user.email = "qian@shop.example"
+    finance_user.save()
+    with pytest.raises(InvalidInput) as info:
+        services.create_member(
+            admin_user, name="Wang Fang", phone="138 0013 8001", email="QIAN@shop.example"
+        )
+    assert info.value.details["fields"]["email"] == (
+        "This e-mail address belongs to a staff account: give the member's own address, or none."
+    )

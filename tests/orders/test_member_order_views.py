@@ -315,9 +315,7 @@ def test_stale_version_is_refused_and_the_current_order_shown(login, member, ord
     assert snapshot(order) == before
 
 
-def test_a_change_made_by_staff_meanwhile_is_listed_and_kept(
-    login, member, order, mug, admin_user
-):
+def test_a_change_made_by_staff_meanwhile_is_listed_and_kept(login, member, order, mug, admin_user):
     client = login(member)
     typed = edit_data(order, note="Please ring twice")  # version 1, quantity unchanged
     services.edit_order(
