@@ -88,7 +88,8 @@ def ensure_database(url):
 
 
 def reset_orders():
-    """Empty the order tables and drop the checkout's products (catalogue and users stay).
+    """Empty the order tables and the reports' roll-ups, and drop the checkout's products
+    (catalogue and users stay).
 
     The checkout's own products go so that every run seeds from the same catalogue
     (the seeder draws from all purchasable products).
@@ -96,9 +97,9 @@ def reset_orders():
     from django.db import connection
 
     from mall.models import Product
-    from orders.models import Order, OrderEvent, OrderLine, Payment
+    from orders.models import Order, OrderEvent, OrderLine, Payment, ReportDay
 
-    tables = [m._meta.db_table for m in (OrderEvent, Payment, OrderLine, Order)]
+    tables = [m._meta.db_table for m in (ReportDay, OrderEvent, Payment, OrderLine, Order)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
