@@ -13,8 +13,9 @@ days not rolled up yet, are counted live by ``_live`` (a fixed seventeen queries
 set of days). What does not add up across days is always live: the range's own median
 and 90th percentile times (three index-only scans) and the "now" figures (three). So a
 report runs a fixed number of queries whatever the length of the range or the number of
-people: 26 when today is in the range and the closed days are rolled up, 28 the first
-time (18 live, 2 to keep the days), 8 for closed days all rolled up.
+people (with someone to name): 25 when today is in the range and the closed days are
+rolled up (1 read, 17 live, 3 + 3, 1 for the names), 27 when closed days are computed
+and kept (2 more writes), 8 for a range of closed days all rolled up.
 
 Where a day is counted:
 

@@ -296,3 +296,19 @@ def test_query_count_is_constant_in_range_length_cold_and_warm(book):  # noqa: F
     # queries; their rows exist, so keeping them is the update alone.
     report_days.forget([DAY_A, DAY_B - datetime.timedelta(days=200)])
     assert count(DAY_B - datetime.timedelta(days=365), DAY_B) == cold_year - 1
+
+
+def test_forget_report_days_command(book):  # noqa: F811
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    reports.build_report(DAY_A, DAY_B)
+    call_command("forget_report_days", "--from", DAY_B.isoformat(), "--to", DAY_B.isoformat())
+    assert stored(DAY_A) is not None
+    assert stored(DAY_B) is None
+    call_command("forget_report_days")
+    assert not ReportDay.objects.exists()
+    with pytest.raises(CommandError):
+        call_command("forget_report_days", "--from", "2026-13-01")
+    with pytest.raises(CommandError):
+        call_command("forget_report_days", "--from", "2026-03-11", "--to", "2026-03-10")
