@@ -56,6 +56,10 @@ ORDER_TIMES = (
 _PENDING = "_mall_report_days_pending"
 
 
+def _zone():
+    return str(timezone.get_default_timezone())
+
+
 def today(now=None):
     """The shop's business day at ``now`` (an aware datetime; default: now)."""
     return timezone.localdate(now or timezone.now(), timezone=timezone.get_default_timezone())
@@ -65,13 +69,16 @@ def load(days):
     """The stored roll-ups of ``days`` (dates): ``{day: (figures or None, generation)}``.
 
     One query. A day without a row is absent from the result; a row forgotten, or
-    written by another ``VERSION``, comes back with ``figures`` None.
+    written by another ``VERSION`` or for another ``TIME_ZONE`` (days cut elsewhere),
+    comes back with ``figures`` None.
     """
     found = {}
     for day, figures, generation in ReportDay.objects.filter(day__in=list(days)).values_list(
         "day", "figures", "generation"
     ):
-        if figures is not None and figures.get("version") != VERSION:
+        if figures is not None and (
+            figures.get("version") != VERSION or figures.get("zone") != _zone()
+        ):
             figures = None
         found[day] = (figures, generation)
     return found
@@ -105,7 +112,8 @@ def store(computed, seen):
                         When(
                             day=day,
                             then=Value(
-                                {**computed[day], "version": VERSION}, output_field=JSONField()
+                                {**computed[day], "version": VERSION, "zone": _zone()},
+                                output_field=JSONField(),
                             ),
                         )
                         for day in days

@@ -446,6 +446,7 @@ def _from_json(data):
 
     day = money({k: v for k, v in data.items() if k not in ("orders", "received", *_PEOPLE)})
     day.pop("version", None)
+    day.pop("zone", None)
     day["orders"] = money(data["orders"])
     day["received"] = {method: Decimal(v) for method, v in data["received"].items()}
     for group in _PEOPLE:

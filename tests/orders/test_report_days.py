@@ -254,6 +254,16 @@ def test_a_roll_up_of_another_version_is_recomputed(book):  # noqa: F811
     assert stored(DAY_A)["version"] == report_days.VERSION
 
 
+def test_a_roll_up_cut_in_another_time_zone_is_recomputed(book, settings):  # noqa: F811
+    reports.build_report(DAY_A, DAY_A)
+    assert stored(DAY_A)["zone"] == "Asia/Shanghai"
+    settings.TIME_ZONE = "UTC"  # B 00:30 and 01:00 in Shanghai are on A in UTC; A 07:00 not
+    in_utc = day_figures(reports.build_report(DAY_A, DAY_A), DAY_A)
+    assert in_utc.placed == 7
+    assert in_utc == day_figures(reports.build_report(DAY_A, DAY_A, rollups=False), DAY_A)
+    assert stored(DAY_A)["zone"] == "UTC"
+
+
 def test_days_of_an_order_and_its_ledger_entry(book):  # noqa: F811
     order = Order.objects.get(pk=book["delivered"].pk)
     assert report_days.days_of(order) == {DAY_A, DAY_B}
