@@ -20,7 +20,11 @@ def _x(value):
 def _reports_cells(r):
     if not r:
         return "– | – | –"
-    return f"{_ms(r['rolled_up']['p95'])} | {_ms(r['live']['p95'])} | {_ms(r['cold']['ms'])}"
+    up, live = r["rolled_up"], r["live"]
+    return (
+        f"{_ms(up['median'])} / {_ms(up['p95'])} | {_ms(live['median'])} / {_ms(live['p95'])} | "
+        f"{_ms(r['cold']['ms'])}"
+    )
 
 
 def tables(results):
@@ -111,8 +115,8 @@ def tables(results):
     )
     out.append(
         "| orders | list ours | list admin | admin / ours | list queries ours / admin "
-        "| detail ours | detail admin | detail p95 ours | report p95 | report p95 live "
-        "| report first |"
+        "| detail ours | detail admin | detail p95 ours | report rolled up p50 / p95 "
+        "| report live p50 / p95 | report first |"
     )
     out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, g in sorted(results["growth"].items(), key=lambda kv: int(kv[0])):

@@ -15,7 +15,7 @@ and 90th percentile times (three index-only scans) and the "now" figures (three)
 report runs a fixed number of queries whatever the length of the range or the number of
 people (with someone to name): 25 when today is in the range and the closed days are
 rolled up (1 read, 17 live, 3 + 3, 1 for the names), 27 when closed days are computed
-and kept (2 more writes), 8 for a range of closed days all rolled up.
+and kept (2 more writes, in a transaction), 8 for a range of closed days all rolled up.
 
 Where a day is counted:
 
