@@ -1,6 +1,7 @@
 """Roll-ups of closed business days for the reports (issue 12, "Fast at scale").
 
-A *closed* day is a business day (in the shop's ``TIME_ZONE``) that has ended. Its
+A *closed* day is a business day (in the shop's ``TIME_ZONE``) that ended at least
+``GRACE`` (ten minutes) ago. Its
 report figures are computed once, by the very queries a live report runs
 (``orders.reports``), and kept in ``ReportDay.figures``; a report of 31 days then reads
 31 small rows and counts only the open day (today) live.
@@ -53,6 +54,11 @@ ORDER_TIMES = (
     "returned_at",
 )
 
+#: How long after its end a day is still counted live, never rolled up: a change stamped
+#: (``timezone.now()``) just before midnight may commit a little after it. Every action
+#: commits within seconds; this leaves minutes.
+GRACE = datetime.timedelta(minutes=10)
+
 _PENDING = "_mall_report_days_pending"
 
 
@@ -63,6 +69,12 @@ def _zone():
 def today(now=None):
     """The shop's business day at ``now`` (an aware datetime; default: now)."""
     return timezone.localdate(now or timezone.now(), timezone=timezone.get_default_timezone())
+
+
+def first_open_day(now=None):
+    """The first business day a report counts live at ``now``: the days before it have
+    ended at least ``GRACE`` ago and may be rolled up."""
+    return today((now or timezone.now()) - GRACE)
 
 
 def load(days):
@@ -192,12 +204,17 @@ def days_of(order, received_on=None):
 def note_change(order, data=None):
     """An action changed ``order`` (``data``: its event's data, which names the ledger
     entry's ``received_on`` for payments, refunds and voids): once the transaction
-    commits, forget the closed days it is counted on.
+    commits, forget the days before today it is counted on. A change that touches today
+    alone registers nothing: today is not rolled up until ``GRACE`` after its end, by
+    which time the change has committed and is counted.
 
     The days are collected per database connection and forgotten together by the first
     commit callback (a remittance of fifty orders forgets its days in two queries).
     """
-    days = days_of(order, (data or {}).get("received_on"))
+    current = today()
+    days = {day for day in days_of(order, (data or {}).get("received_on")) if day < current}
+    if not days:  # a change on today alone: no roll-up of today exists or will (``GRACE``)
+        return
     pending = getattr(connection, _PENDING, None)
     if pending is None:
         pending = set()
@@ -211,8 +228,7 @@ def _forget_pending():
     if not pending:
         return
     setattr(connection, _PENDING, set())
-    current = today()
-    forget(day for day in pending if day < current)
+    forget(pending)
 
 
 __all__ = [

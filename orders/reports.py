@@ -6,10 +6,10 @@ to midnight. Every figure is aggregated in SQL and grouped by that day in SQL
 conversion function on SQLite). Nothing here loops over orders in Python; the loops are
 over the days of the range and over the people found.
 
-Closed days (ended in the shop's zone) are read from their roll-ups
-(``orders.report_days``: one row per day, computed by the very queries below on first
-use, forgotten by the services when a change touches the day); the open day, and closed
-days not rolled up yet, are counted live by ``_live`` (a fixed seventeen queries for any
+Closed days (ended in the shop's zone ten minutes ago or more) are read from their
+roll-ups (``orders.report_days``: one row per day, computed by the very queries below on
+first use, forgotten by the services when a change touches the day); the open day, and
+closed days not rolled up yet, are counted live by ``_live`` (a fixed seventeen queries for any
 set of days). What does not add up across days is always live: the range's own median
 and 90th percentile times (three index-only scans) and the "now" figures (three). So a
 report runs a fixed number of queries whatever the length of the range or the number of
@@ -702,8 +702,8 @@ def _live(days):
 def _figures_by_day(first, last, now, rollups):
     """``{day: figures}`` for ``first``..``last``: closed days from their roll-ups
     (computing and keeping the missing ones), the open days live."""
-    today = report_days.today(now)
-    days = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
+    today = report_days.first_open_day(now)
+    days = _dates(first, last)
     closed = [day for day in days if day < today]
     stored = report_days.load(closed) if rollups and closed else {}
     found = {}
@@ -829,12 +829,13 @@ def _people(per_day):
 def build_report(first, last, *, now=None, rollups=True):
     """Return the ``Report`` for business days ``first``..``last`` (``date``s, inclusive).
 
-    Closed days (ended before ``now``, an aware datetime, default now) come from their
-    roll-ups (``orders.report_days``), computed by the same queries on first use and
-    forgotten when a change touches them; ``rollups=False`` counts every day live (the
-    tests compare both). Raises ``ValueError`` if ``last`` is before ``first`` or the
-    range is longer than ``MAX_DAYS`` (the page's form says so first). The query count
-    does not depend on the length of the range or on the number of people.
+    Closed days (ended ``report_days.GRACE`` or more before ``now``, an aware datetime,
+    default now) come from their roll-ups (``orders.report_days``), computed by the same
+    queries on first use and forgotten when a change touches them; ``rollups=False``
+    counts every day live (the tests compare both). Raises ``ValueError`` if ``last`` is
+    before ``first`` or the range is longer than ``MAX_DAYS`` (the page's form says so
+    first). The query count does not depend on the length of the range or on the number
+    of people.
     """
     if last < first:
         raise ValueError("last is before first")

@@ -121,10 +121,22 @@ def test_money_and_people_rolled_up_equal_live():
 def test_the_open_day_is_never_kept():
     factories.OrderFactory(confirmed=True)
     today = timezone.localdate()
-    report = reports.build_report(today - datetime.timedelta(days=2), today)
+    report = reports.build_report(today - datetime.timedelta(days=2), today, now=at(today, 12))
     assert day_figures(report, today).placed == 1
     assert stored(today) is None
     assert stored(today - datetime.timedelta(days=1)) is not None
+
+
+def test_a_day_just_ended_is_counted_live_for_ten_minutes():
+    """A change stamped at 23:59 may commit just after midnight: the day is not rolled up
+    until ``GRACE`` after its end."""
+    factories.OrderFactory(confirmed=True)
+    today = timezone.localdate()
+    midnight = at(today + datetime.timedelta(days=1), 0)
+    reports.build_report(today, today, now=midnight + datetime.timedelta(minutes=9))
+    assert stored(today) is None
+    report = reports.build_report(today, today, now=midnight + datetime.timedelta(minutes=10))
+    assert stored(today)["orders"]["placed"] == day_figures(report, today).placed == 1
 
 
 # --- a change to a closed day shows in the next report -----------------------------------
