@@ -51,10 +51,7 @@ def record(order, actor, kind, *, before, note="", data=None, bump=True, fields=
         order.save(update_fields=[*fields, "version", "updated_at"])
     elif fields:
         order.save(update_fields=[*fields, "updated_at"])
-    # The closed business days this order counts on get their report roll-ups
-    # recomputed once this commits (a late payment, a refusal of last week's parcel).
-    report_days.note_change(order, data)
-    return OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         actor=actor,
         kind=kind,
@@ -66,6 +63,10 @@ def record(order, actor, kind, *, before, note="", data=None, bump=True, fields=
         data=data or {},
         order_version=order.version,
     )
+    # The past business days this order counts on get their report roll-ups recomputed
+    # once this commits (a late payment, a refusal of last week's parcel).
+    report_days.note_change(order, data)
+    return event
 
 
 def notify(order, kind):
