@@ -1,16 +1,15 @@
 """Roll-ups of closed business days for the reports (issue 12, "Fast at scale").
 
 A *closed* day is a business day (in the shop's ``TIME_ZONE``) that ended at least
-``GRACE`` (ten minutes) ago. Its
-report figures are computed once, by the very queries a live report runs
-(``orders.reports``), and kept in ``ReportDay.figures``; a report of 31 days then reads
-31 small rows and counts only the open day (today) live.
+``GRACE`` (ten minutes) ago. Its report figures are computed once, by the very queries a
+live report runs (``orders.reports``), and kept in ``ReportDay.figures``; a report of 31
+days then reads 30 small rows and counts only the open day (today) live.
 
 A closed day can still change: a payment entered today with a past ``received_on``, a
 voided payment, an order placed last week confirmed or refused today (the day it was
 placed or shipped counts it), a carrier's settlement file. Every such change goes
 through ``orders.services``, whose bookkeeping (``_bookkeeping.record``, the one event of
-every action) calls ``note_change``: once the change has committed, the closed days the
+every action) calls ``note_change``: once the change has committed, the past days the
 order is counted on (each of its step times, and the ``received_on`` of the entry just
 written or voided) are *forgotten* (``figures`` NULL, ``generation`` + 1) and recomputed
 by the next report. A write outside the services (a bulk load, a hand-made fix in the
