@@ -29,31 +29,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mall.wc_headers import english_header  # noqa: E402  (plain data, no Django setup)
+
 RESULTS = ROOT / "bench" / "results"
 BUDGET_SECONDS = 15.0
 BUDGET_MB = 300.0
-HEADER = [
-    "ID",
-    "Type",
-    "SKU",
-    "Name",
-    "Published",
-    "Visibility in catalog",
-    "Short description",
-    "Description",
-    "Date sale price starts",
-    "Date sale price ends",
-    "In stock?",
-    "Stock",
-    "Sale price",
-    "Regular price",
-    "Categories",
-    "Images",
-    "Parent",
-    "Position",
-    "Attribute 1 name",
-    "Attribute 1 value(s)",
-]
+HEADER = english_header(attributes=1)  # the columns, from the importer's own table
 
 
 def write_file(path, rows):
@@ -113,7 +96,6 @@ def write_prices(path, skus):
 
 def child(path):
     """Run one import in this process; print seconds, peak MB and the summary as JSON."""
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mall.settings")
     import django
 
