@@ -1137,9 +1137,17 @@ def _insert_rows(products, now):
     pk_column = quote(Product._meta.pk.column)
     head = (
         f"INSERT INTO {quote(Product._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) VALUES "
+        f"({', '.join(quote(f.column) for f in fields)}) "
     )
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # PostgreSQL: one array per column, ``SELECT * FROM UNNEST(...)``, as Django's own
+    # bulk_create does there. A VALUES list of 15,000 placeholders costs psycopg a
+    # regular-expression pass per statement (seconds over 50,000 products); 30 arrays
+    # cost nothing to parse, and the rows come back in order.
+    unnest = db.vendor == "postgresql"
+    if unnest:
+        per_statement = _BATCH * 4
+        arrays = ", ".join(f"(%s)::{f.db_type(db).split('(')[0]}[]" for f in fields)
     for product in products:
         for attname in stamps:
             setattr(product, attname, now)
@@ -1151,7 +1159,12 @@ def _insert_rows(products, now):
                 for attname, convert in converters:
                     value = values[attname]
                     params.append(value if convert is None or value is None else convert(value))
-            sql = head + ", ".join([row] * len(batch))
+            if unnest:
+                width = len(fields)
+                params = [params[column::width] for column in range(width)]
+                sql = f"{head}SELECT * FROM UNNEST({arrays})"
+            else:
+                sql = head + "VALUES " + ", ".join([row] * len(batch))
             if returning:
                 cursor.execute(f"{sql} RETURNING {pk_column}", params)
                 for product, (pk,) in zip(batch, cursor.fetchall(), strict=True):
