@@ -87,7 +87,7 @@ TRANSLATED = {
         "description": ["描述"],
         "sale_starts": ["折扣價開始日期"],
         "sale_ends": ["折扣價結束日期"],
-        "in_stock": ["有庫存？", "有庫存?"],  # not found
+        "in_stock": ["有庫存？"],
         "stock": ["庫存"],
         "sale_price": ["特價"],
         "price": ["原價"],
@@ -183,7 +183,7 @@ TRANSLATED = {
         "description": ["説明"],
         "sale_starts": ["セール価格の開始日"],
         "sale_ends": ["セール価格の終了日"],
-        "in_stock": ["在庫あり ?", "在庫あり?"],  # not found
+        "in_stock": ["在庫の有無"],
         "stock": ["在庫"],
         "sale_price": ["セール価格"],
         "price": ["標準価格"],

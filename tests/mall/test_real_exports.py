@@ -201,6 +201,7 @@ def test_every_column_of_a_zh_tw_ja_pt_br_export(
     variation = product(variation_sku)
     assert variation.parent == parent
     assert (variation.price, variation.sale_price, variation.stock) == (*money, 6)
+    assert variation.in_stock is False  # the "In stock?" column, translated, says 0
     assert variation.attributes == attribute
     assert variation.position == 2
     assert variation.sale_starts == datetime.datetime(2024, 1, 15, tzinfo=SHANGHAI)
@@ -219,9 +220,15 @@ def test_the_zh_tw_ja_pt_br_headers_are_those_of_woocommerces_language_packs():
             "sale_starts": "折扣價開始日期",
             "sale_ends": "折扣價結束日期",
             "price": "原價",
+            "in_stock": "有庫存？",
             "parent": "上層",
         },
-        "ja": {"short_description": "簡単な説明", "price": "標準価格", "parent": "親"},
+        "ja": {
+            "short_description": "簡単な説明",
+            "price": "標準価格",
+            "in_stock": "在庫の有無",
+            "parent": "親",
+        },
         "pt_BR": {
             "sale_starts": "Data de preço promocional começa em",
             "sale_ends": "Data de preço promocional termina em",
