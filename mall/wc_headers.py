@@ -195,19 +195,19 @@ TRANSLATED = {
         "attribute_value": ["属性 {n} の値"],
     },
     "pt_BR": {
-        "type": ["Tipo"],  # not found
-        "name": ["Nome"],  # not found
+        "type": ["Tipo"],
+        "name": ["Nome"],
         "published": ["Publicado"],
         "visibility": ["Visibilidade no catálogo"],
         "short_description": ["Descrição curta"],
-        "description": ["Descrição"],  # not found
+        "description": ["Descrição"],
         "sale_starts": ["Data de preço promocional começa em"],
         "sale_ends": ["Data de preço promocional termina em"],
         "in_stock": ["Em estoque?"],
         "stock": ["Estoque"],
         "sale_price": ["Preço promocional"],
         "price": ["Preço"],
-        "categories": ["Categorias"],  # not found
+        "categories": ["Categorias"],
         "images": ["Imagens"],
         "parent": ["Ascendente"],
         "position": ["Posição"],  # not found

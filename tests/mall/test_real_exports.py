@@ -235,6 +235,8 @@ def test_the_zh_tw_ja_pt_br_headers_are_those_of_woocommerces_language_packs():
             "attribute_value": "Valores do atributo {n}",
             "in_stock": "Em estoque?",
             "parent": "Ascendente",
+            "type": "Tipo",
+            "categories": "Categorias",
         },
     }
     for locale, fields in read.items():
