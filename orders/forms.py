@@ -10,7 +10,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from mall.formatting import CodeField, TypedIntegerField
+from mall.formatting import CodeField, TypedDecimalField, TypedIntegerField
 from mall.models import Product
 from orders import services
 from orders.exceptions import InvalidInput
@@ -34,7 +34,7 @@ def quantity_field(label, *, min_value):
 class CartAddForm(forms.Form):
     """Put a product in the cart: ``product`` (id), ``quantity`` (default 1), ``next``."""
 
-    product = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    product = TypedIntegerField(min_value=1, widget=forms.HiddenInput)
     quantity = TypedIntegerField(
         label=_("Quantity"),
         min_value=1,
@@ -158,7 +158,7 @@ class CheckoutForm(DeliveryFormMixin):
 
     checkout_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
     # The total the page showed: the order is placed only for that amount.
-    expected_total = forms.DecimalField(
+    expected_total = TypedDecimalField(
         max_digits=12, decimal_places=2, required=False, widget=forms.HiddenInput
     )
 
@@ -315,7 +315,7 @@ class OrderEditForm(ProductLinesMixin, DeliveryFormMixin):
     ``version`` is the order version the form was built from (optimistic concurrency).
     """
 
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    version = TypedIntegerField(min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, order, lines, found=(), **kwargs):
         self.order = order

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from mall.formatting import TypedDecimalField
 from mall.people import person_name
 from orders import services
 from orders.cod_settlement import MAX_BYTES
@@ -68,7 +69,7 @@ class RemittanceForm(forms.Form):
     """
 
     collections = CollectionIdsField(label=_("Collections handed over"))
-    counted = forms.DecimalField(
+    counted = TypedDecimalField(
         label=lazy(_counted_label, str)(),
         max_digits=12,
         decimal_places=2,

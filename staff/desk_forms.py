@@ -10,6 +10,7 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from mall.formatting import CodeField, TypedIntegerField
 from orders.forms import ProductLinesMixin
 from orders.forms import product_quantity_field as _quantity_field
 from orders.models import ADDRESS_FIELDS, Order, PaymentMethod
@@ -20,7 +21,9 @@ def _address_fields():
     fields = {}
     for name in ADDRESS_FIELDS:
         model_field = Order._meta.get_field(name)
-        fields[name] = forms.CharField(
+        # Phone and postcode are typed digits: full-width ones are read as ASCII.
+        field_class = CodeField if name in ("phone", "postcode") else forms.CharField
+        fields[name] = field_class(
             label=capfirst(model_field.verbose_name),
             max_length=model_field.max_length,
             required=name != "postcode",
@@ -57,7 +60,7 @@ class OrderEditForm(ProductLinesMixin, AddressFieldsForm):
     (0 removes), products added from the search, address, phone, payment method, the
     member's note, and the required reason."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    version = TypedIntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
     reason = forms.CharField(
         label=_("Reason for the change"),
         max_length=TEXT_MAX,
@@ -121,7 +124,7 @@ class OrderEditForm(ProductLinesMixin, AddressFieldsForm):
 class MemberSearchForm(forms.Form):
     """Find the member on the phone by phone, name or e-mail."""
 
-    member_q = forms.CharField(
+    member_q = CodeField(
         label=_("Phone, name or e-mail"),
         max_length=100,
         required=False,
@@ -134,7 +137,7 @@ class NewMemberForm(forms.Form):
 
     step = forms.CharField(widget=forms.HiddenInput, initial="member")
     name = forms.CharField(label=_("Name"), max_length=150)
-    phone = forms.CharField(label=_("Phone"), max_length=30)
+    phone = CodeField(label=_("Phone"), max_length=30)
     email = forms.EmailField(label=_("E-mail (optional)"), required=False, max_length=254)
 
 
@@ -144,7 +147,7 @@ class PhoneOrderForm(ProductLinesMixin, AddressFieldsForm):
     note, the admin having just spoken to the member."""
 
     step = forms.CharField(widget=forms.HiddenInput, initial="order")
-    member = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    member = TypedIntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     confirm_now = forms.BooleanField(
         label=_("Confirm the order now (I have just checked it with the member)"),
