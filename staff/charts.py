@@ -13,6 +13,7 @@ labels with its own fonts, which matplotlib's bundled DejaVu fonts lack.
 import hashlib
 import io
 import re
+import warnings
 
 import matplotlib
 from django.core.cache import cache
@@ -77,7 +78,11 @@ def stacked_bars(days, series, *, title, line=None, ylabel="", integer=False):
 
 
 def _draw(days, series, *, title, line, ylabel, integer):
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(RC), warnings.catch_warnings():
+        # Text stays SVG text drawn by the browser's fonts; matplotlib's own font has no
+        # Chinese glyphs, which matters only for its layout estimate: not a warning per
+        # character in the log.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figure = Figure(figsize=(8, 3.2))
         figure.subplots_adjust(left=0.08, right=0.76, bottom=0.12, top=0.9)
         axes = figure.add_subplot()
@@ -94,7 +99,9 @@ def _draw(days, series, *, title, line, ylabel, integer):
         axes.set_title(title)
         if ylabel:
             axes.set_ylabel(ylabel)
-        axes.set_ylim(bottom=0)
+        tallest = max(bottom + ([float(v or 0) for v in line[1]] if line else []), default=0)
+        # Nothing to draw: a 0–1 axis, not matplotlib's 0–0.054 around nothing.
+        axes.set_ylim(bottom=0, top=None if tallest > 0 else 1)
         if integer:
             axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

@@ -55,18 +55,30 @@ class ReportRangeForm(forms.Form):
     download = forms.ChoiceField(required=False, choices=())
     format = forms.ChoiceField(required=False, choices=FORMATS)
 
+    # ``from`` is a Python keyword: the fields ``start``/``end`` are named ``from``/``to``
+    # in the query string and in the page's inputs (``add_prefix`` gives both).
+    HTML_NAMES = {"start": "from", "end": "to"}
+
     def __init__(self, data, *, table_keys, **kwargs):
-        # ``from`` is a Python keyword: the query string's names are mapped here.
-        data = {
-            "start": data.get("from", ""),
-            "end": data.get("to", ""),
-            "download": data.get("download", ""),
-            "format": data.get("format", ""),
-        }
+        data = {key: data.get(key, "") for key in ("from", "to", "download", "format")}
         super().__init__(data, **kwargs)
-        self.fields["start"].widget = forms.DateInput(attrs={"type": "date", "name": "from"})
-        self.fields["end"].widget = forms.DateInput(attrs={"type": "date", "name": "to"})
+        self.fields["start"].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        self.fields["end"].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
         self.fields["download"].choices = [(key, key) for key in table_keys]
+
+    def add_prefix(self, field_name):
+        return super().add_prefix(self.HTML_NAMES.get(field_name, field_name))
+
+    def shown(self):
+        """The range the page shows in the date boxes, also when none was typed (the
+        default last 7 days): a bound copy holding ``cleaned_data``'s days."""
+        if not self.is_valid():
+            return self
+        days = {"from": self.cleaned_data["start"], "to": self.cleaned_data["end"]}
+        return ReportRangeForm(
+            {k: v.isoformat() for k, v in days.items()},
+            table_keys=[key for key, _label in self.fields["download"].choices],
+        )
 
     def clean(self):
         data = super().clean()
@@ -114,6 +126,7 @@ class Table:
     columns: list
     rows: list
     total: list | None = None
+    note: str = ""
 
 
 def _days_table(report):
@@ -287,7 +300,16 @@ def _clerks_table(report):
         ]
         for c in report.clerks
     ]
-    return Table("clerks", _("Finance clerks"), columns, rows)
+    return Table(
+        "clerks",
+        _("Finance clerks"),
+        columns,
+        rows,
+        note=_(
+            "What each clerk entered, on the day they entered it, entries voided later "
+            "included; the money table counts the money in force by the day it was received."
+        ),
+    )
 
 
 TABLE_KEYS = ("days", "money", "cash", "couriers", "admins", "clerks")
@@ -438,7 +460,7 @@ class ReportsView(StaffRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         today = timezone.localdate(timezone=reports.shop_zone())
-        context["form"] = self.form
+        context["form"] = self.form.shown()
         context["presets"] = [
             {
                 "label": label,
@@ -455,12 +477,30 @@ class ReportsView(StaffRequiredMixin, TemplateView):
         if report is None:
             return context
         first, last = str(report.first), str(report.last)
+        totals = report.totals
+        context["quiet"] = not any(
+            getattr(totals, name)
+            for name in (
+                "placed",
+                "confirmed",
+                "invalid",
+                "cancelled_by_member",
+                "cancelled_by_staff",
+                "shipped",
+                "delivered",
+                "returned",
+            )
+        ) and not any(
+            day.received or day.refunds_credit_note or day.refunds_money_back
+            for day in report.money_days
+        )
         tables = []
         for table in self.tables.values():
             tables.append(
                 {
                     "key": table.key,
                     "title": table.title,
+                    "note": table.note,
                     "columns": table.columns,
                     "rows": [
                         [

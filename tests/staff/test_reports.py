@@ -95,6 +95,25 @@ def test_no_dates_means_the_last_seven_days(login, finance_user, english):
     assert len(report.days) == 7
 
 
+def test_the_range_picker_sends_what_the_view_reads_and_shows_the_range(
+    login, finance_user, english
+):
+    import re
+
+    client = login(finance_user)
+    page = get(client).content.decode()
+    today = timezone.localdate()
+    inputs = re.findall(r'<input[^>]*type="date"[^>]*>', page)
+    names = [re.findall(r'\bname="([^"]+)"', tag) for tag in inputs]
+    assert names == [["from"], ["to"]]  # one name each: the one a browser submits
+    # No dates asked: the boxes show the last 7 days the page reports on.
+    assert f'value="{today - datetime.timedelta(days=6):%Y-%m-%d}"' in inputs[0]
+    assert f'value="{today:%Y-%m-%d}"' in inputs[1]
+    # What the form submits is what the view reads.
+    report = get(client, **{"from": "2026-03-01", "to": "2026-03-15"}).context["report"]
+    assert (report.first, report.last) == (datetime.date(2026, 3, 1), datetime.date(2026, 3, 15))
+
+
 def test_one_date_means_that_day(login, admin_user, two_days, english):
     report = get(login(admin_user), **{"from": "2026-03-11"}).context["report"]
     assert (report.first, report.last) == (DAY_B, DAY_B)
@@ -255,3 +274,24 @@ def test_anonymous_goes_to_login(client):
     response = client.get(URL)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_a_quiet_range_says_so_and_the_clerks_table_says_what_it_counts(
+    login, finance_user, english
+):
+    page = get(login(finance_user), **{"from": "2026-02-01", "to": "2026-02-03"})
+    body = page.content.decode()
+    assert page.context["quiet"] is True
+    assert "no money was recorded in these days: the tables below are all zeros." in body
+    assert "entries voided later included" in body
+
+
+def test_an_empty_chart_has_a_zero_to_one_axis():
+    import re
+
+    from staff.charts import _draw
+
+    days = [datetime.date(2026, 2, d) for d in (1, 2, 3)]
+    svg = _draw(days, [("Placed", [0, 0, 0])], title="Orders", line=None, ylabel="", integer=True)
+    ticks = re.findall(r">(\d+(?:\.\d+)?)<", svg)
+    assert "0.054" not in svg and ticks[:2] == ["0", "1"]
