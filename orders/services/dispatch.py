@@ -112,7 +112,8 @@ def ship_order(actor, order, *, carrier, tracking_number=""):
     ``carrier``: the carrier's name, or ``Order.OWN_DELIVERY_STAFF`` (``"own"``) for the
     shop's own delivery staff; ``tracking_number``: the waybill number, required unless
     the carrier is the shop's own staff, and not already on another order of the same
-    carrier (a settlement file finds orders by it). Allowed to order admins, and to the
+    carrier (a settlement file finds orders by it); full-width characters are read as
+    ASCII and the waybill is stored without spaces. Allowed to order admins, and to the
     logistics person the order is assigned to; a prepaid order must have nothing due.
     Raises ``NotPermitted``, ``TransitionNotAllowed`` (code ``unpaid`` for a prepaid order
     with money due), ``InvalidInput``. Returns the order.
@@ -120,10 +121,14 @@ def ship_order(actor, order, *, carrier, tracking_number=""):
     with transaction.atomic():
         order = locks.lock_order(order)
         check_ship(actor, order)
-        carrier = inputs.clean_text(carrier, _("The carrier"), required=True, max_length=100)
+        # Full-width letters read as ASCII (ＳＦ Express); a waybill typed in groups
+        # (SF1234 5678 ...) is stored without spaces, as settlement files are read.
+        carrier = inputs.clean_code(carrier, _("The carrier"), required=True, max_length=100)
         own = carrier == OWN_DELIVERY_STAFF
-        tracking_number = inputs.clean_code(
-            tracking_number, _("The waybill number"), required=not own, max_length=100
+        tracking_number = "".join(
+            inputs.clean_code(
+                tracking_number, _("The waybill number"), required=not own, max_length=100
+            ).split()
         )
         if (
             tracking_number

@@ -100,9 +100,11 @@ def test_a_full_width_waybill_is_stored_plain(admin_user, logistics_user, member
     )
     order = services.allocate_order(admin_user, order, assignee=logistics_user)
     order = services.ship_order(
-        admin_user, order, carrier="SF Express", tracking_number="ＳＦ　１２３４"
+        admin_user, order, carrier="ＳＦ Express", tracking_number="ＳＦ１２３４ ５６７８　９０１２"
     )
-    assert Order.objects.get(pk=order.pk).tracking_number == "SF 1234"
+    # Stored as a settlement file's waybill is read: no spaces, the carrier in ASCII.
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.carrier, stored.tracking_number) == ("SF Express", "SF123456789012")
 
 
 def test_a_full_width_order_number_finds_the_order_in_the_staff_search(login, admin_user, member):
