@@ -58,6 +58,14 @@ class OrderExportView(StaffRequiredMixin, View):
     """
 
     def get(self, request):
+        fmt = request.GET.get("format", "csv").strip().lower() or "csv"
+        if fmt not in ("csv", "xlsx"):
+            messages.error(
+                request,
+                _("No export was made: the format is csv or xlsx, not “%(format)s”.")
+                % {"format": request.GET.get("format", "")[:20]},
+            )
+            return redirect(reverse("staff:order-list") + _query_string(request.GET))
         filterset = OrderFilter(request.GET, queryset=staff_orders(request), request=request)
         if not filterset.is_valid():
             # The list ignores a bad filter and says so; a file has no room to say it, and
@@ -99,7 +107,7 @@ class OrderExportView(StaffRequiredMixin, View):
             "payment_method": {value: str(label) for value, label in PaymentMethod.choices},
         }
         zone = timezone.get_current_timezone()
-        if request.GET.get("format") == "xlsx":
+        if fmt == "xlsx":
             return _xlsx(orders, header, labels, zone)
 
         def when(value):

@@ -194,3 +194,19 @@ def test_xlsx_follows_the_filters_and_the_access_rules(login, admin_user, member
     response = client.get(EXPORT, {"format": "xlsx"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert login(member).get(EXPORT, {"format": "xlsx"}).status_code == 403
+
+
+def test_an_unknown_format_is_refused_with_a_message_not_sent_as_csv(login, admin_user, member):
+    from tests.staff.helpers import messages_of
+
+    place(member)
+    client = login(admin_user)
+    for asked in ("xls", "pdf"):
+        response = client.get(EXPORT, {"format": asked, "status": "submitted"}, follow=True)
+        assert response.redirect_chain[-1][0].startswith(reverse("staff:order-list"))
+        assert "status=submitted" in response.redirect_chain[-1][0]
+        assert messages_of(response) == [
+            f"No export was made: the format is csv or xlsx, not “{asked}”."
+        ]
+    upper = client.get(EXPORT, {"format": "XLSX"})
+    assert upper["Content-Type"].startswith("application/vnd.openxmlformats")
