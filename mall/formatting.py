@@ -39,10 +39,14 @@ def normalize_typed(value):
 
 
 class _Typed:
-    """Form-field mixin: normalise the submitted text before the field parses it."""
+    """Form-field mixin: normalise the submitted text before the field parses it, and show
+    it normalised when the form comes back (a number or date box shows ``２`` as empty)."""
 
     def to_python(self, value):
         return super().to_python(normalize_typed(value))
+
+    def bound_data(self, data, initial):
+        return super().bound_data(normalize_typed(data), initial)
 
 
 class CodeField(_Typed, forms.CharField):

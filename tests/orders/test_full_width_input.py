@@ -7,6 +7,7 @@ and the member and staff see what was stored.
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.urls import reverse
 
 from mall.formatting import normalize_typed
@@ -141,3 +142,17 @@ def test_the_storefront_search_reads_a_full_width_sku(client):
     ProductFactory(sku="KT-WOK", name="Carbon Steel Wok", stock=None)
     response = client.get("/search/", {"q": "ＫＴ－ＷＯＫ"})
     assert "Carbon Steel Wok" in response.text
+
+
+def test_a_form_shown_again_shows_full_width_numbers_as_ascii():
+    from mall.formatting import TypedDateField, TypedIntegerField
+
+    class Form(forms.Form):
+        quantity = TypedIntegerField(widget=forms.NumberInput)
+        day = TypedDateField(widget=forms.DateInput(attrs={"type": "date"}))
+        other = forms.CharField()
+
+    form = Form({"quantity": "２", "day": "２０２６－１１－３０", "other": ""})
+    assert not form.is_valid()  # "other" is missing: the form comes back
+    html = str(form["quantity"]) + str(form["day"])
+    assert 'value="2"' in html and 'value="2026-11-30"' in html
