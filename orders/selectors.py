@@ -343,7 +343,7 @@ class TabCount(int):
         return f"{text}+" if self.capped else text
 
 
-def status_counts(queryset, *, cap=TAB_COUNT_CAP, now=None):
+def status_counts(queryset, *, cap=None, now=None):
     """Count ``queryset``'s orders per status, in one query whatever the table's size.
 
     Returns ``{status: TabCount}`` for every ``Status`` value, plus ``AWAITING``: the
@@ -351,11 +351,12 @@ def status_counts(queryset, *, cap=TAB_COUNT_CAP, now=None):
     keeps an order out until then, ``queue_definitions``), the count the "Awaiting
     confirmation" tab shows and lists. ``WORKING_STATUSES`` and ``AWAITING`` are exact;
     any other status with more than ``cap`` orders is ``TabCount(cap)`` with
-    ``capped=True`` ("10,000+"): each is read up to ``cap + 1`` index entries, so the
+    ``capped=True`` ("10,000+"; ``cap`` defaults to ``TAB_COUNT_CAP``): each is read up to ``cap + 1`` index entries, so the
     query costs the same at ten thousand orders or a million.
     """
     from django.db import connections
 
+    cap = TAB_COUNT_CAP if cap is None else cap
     queryset = queryset.order_by()
     now = now or timezone.now()
     keys, parts, params = [], [], []
