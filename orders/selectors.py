@@ -351,8 +351,9 @@ def status_counts(queryset, *, cap=None, now=None):
     keeps an order out until then, ``queue_definitions``), the count the "Awaiting
     confirmation" tab shows and lists. ``WORKING_STATUSES`` and ``AWAITING`` are exact;
     any other status with more than ``cap`` orders is ``TabCount(cap)`` with
-    ``capped=True`` ("10,000+"; ``cap`` defaults to ``TAB_COUNT_CAP``): each is read up to ``cap + 1`` index entries, so the
-    query costs the same at ten thousand orders or a million.
+    ``capped=True`` ("10,000+"; ``cap`` defaults to ``TAB_COUNT_CAP``): each is read
+    up to ``cap + 1`` index entries, so the query costs the same at ten thousand orders
+    or a million.
     """
     from django.db import connections
 
