@@ -137,3 +137,112 @@ def staff_subnav(context):
         "show_reports": selectors.sees_all_orders(user) if user is not None else False,
         "show_admin": bool(user is not None and user.is_active and user.is_staff),
     }
+
+
+# One row of the order list (``order_rows``); the markup staff/order_list.html had.
+ROW_HTML = (
+    "\n      ".join(
+        [
+            "<tr{}>",
+            '<td><input type="checkbox" name="order" value="{}" aria-label="{}"></td>',
+            '<td class="staff-number"><a href="{}{}{}">{}</a>{}</td>',
+            '<td class="staff-nowrap">{}{}{}</td>',
+            '<td class="wrap-anywhere">{}<br><span class="muted staff-small">{}</span></td>',
+            '<td class="wrap-anywhere">{}<br><span class="staff-nowrap staff-small">{}</span></td>',
+            '<td class="wrap-anywhere">{}</td>',
+            '<td class="num">{}</td>',
+            '<td><span class="badge pay-{}">{}</span><br>'
+            '<span class="muted staff-small">{}</span></td>',
+            '<td><span class="badge status-{}">{}</span></td>',
+            "<td>{}</td>",
+        ]
+    )
+    + "\n    </tr>"
+)
+
+
+@register.simple_tag
+def order_rows(orders, callers):
+    """The order list's table rows (``<tr>`` per order), written in Python (issue 16).
+
+    ``orders``: the page's orders, annotated by ``selectors.with_call_attempts``
+    (``call_attempts``, ``overdue``) with ``customer`` and ``assigned_to`` loaded;
+    ``callers``: ``{order_pk: {"name", "since"}}`` of the others phoning an order now.
+    Fifty rows of ten cells through the template engine cost ~20 ms of variable lookups
+    and filter calls (docs/benchmarks.md); here every value is still escaped
+    (``format_html``) and every label translated, at a fraction of that. The markup is
+    the one ``staff/order_list.html`` had.
+    """
+    from django.urls import reverse
+    from django.utils.html import format_html
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext, ngettext
+
+    from orders.models import PaymentMethod, PaymentStatus, Status
+
+    # Labels once per page, not per row (``get_FOO_display`` rebuilds its map per call).
+    statuses = {value: str(label) for value, label in Status.choices}
+    pay_statuses = {value: str(label) for value, label in PaymentStatus.choices}
+    methods = {value: str(label) for value, label in PaymentMethod.choices}
+    # One reverse for the page: numbers are [0-9A-Z-], safe in a path as they are.
+    placeholder = "0000-0000"
+    detail_url = reverse("staff:order-detail", args=[placeholder])
+    head, tail = detail_url.split(placeholder)
+    now = timezone.now()
+    zone = timezone.get_current_timezone()
+    rows = []
+    for order in orders:
+        number = order.number
+        caller = callers.get(order.pk) if callers else None
+        calling = ""
+        if caller:
+            since = timezone.localtime(caller["since"], zone).strftime("%H:%M")
+            calling = format_html(
+                '<br><span class="staff-small staff-calling">{}</span>',
+                gettext("being called by %(name)s since %(since)s")
+                % {"name": caller["name"], "since": since},
+            )
+        placed = timezone.localtime(order.placed_at, zone)
+        age = ""
+        if order.status == Status.SUBMITTED:
+            attempts = order.call_attempts
+            age = format_html(
+                '<br><span class="staff-small staff-age">{} · {}</span>',
+                waiting_label(order.placed_at, now),
+                ngettext("%(n)s call", "%(n)s calls", attempts) % {"n": attempts},
+            )
+        call_back = ""
+        if order.call_back_at:
+            call_back = format_html(
+                '<br><span class="staff-small staff-call-back">{}</span>',
+                due_label(order.call_back_at, now),
+            )
+        rows.append(
+            format_html(
+                ROW_HTML,
+                mark_safe(' class="staff-overdue"') if order.overdue else "",
+                number,
+                gettext("Tick order %(number)s") % {"number": number},
+                head,
+                number,
+                tail,
+                number,
+                calling,
+                placed.strftime("%Y-%m-%d %H:%M"),
+                age,
+                call_back,
+                person(order.customer),
+                order.customer.email if order.customer else "",
+                order.recipient,
+                order.phone,
+                order.city,
+                format_money(order.total),
+                order.payment_status,
+                pay_statuses.get(order.payment_status, order.payment_status),
+                methods.get(order.payment_method, order.payment_method),
+                order.status,
+                statuses.get(order.status, order.status),
+                person(order.assigned_to) or "—",
+            )
+        )
+    return mark_safe("\n    ".join(rows))  # noqa: S308 - every part went through format_html

@@ -120,15 +120,15 @@ class OrderListView(StaffRequiredMixin, TemplateView):
         filterset = OrderFilter(params, queryset=staff_orders(request), request=request)
         orders = filterset.qs
 
-        # Tabs count the orders the other filters leave, whatever their status.
-        without_status = params.copy()
-        for key in ("status", "page", "sort"):
-            without_status.pop(key, None)
-        tab_filterset = OrderFilter(
-            without_status, queryset=selectors.orders_for_staff(request.user), request=request
-        )
+        # Tabs count the orders the other filters leave, whatever their status: the same
+        # filters applied again to the bare queryset (not a second filter set: building
+        # one costs milliseconds of deep copies).
+        tab_orders = selectors.orders_for_staff(request.user)
+        for name, value in filterset.form.cleaned_data.items():
+            if name not in ("status", "sort"):
+                tab_orders = filterset.filters[name].filter(tab_orders, value)
         now = timezone.now()
-        counts = selectors.status_counts(tab_filterset.qs, now=now)
+        counts = selectors.status_counts(tab_orders, now=now)
         current_status = filterset.form.cleaned_data.get("status") or ""
         current_queue = filterset.form.cleaned_data.get("queue") or ""
         # The list is the tab's rows: its length is already counted (or known to be
