@@ -185,6 +185,7 @@ def order_rows(orders, callers):
     pay_statuses = {value: str(label) for value, label in PaymentStatus.choices}
     methods = {value: str(label) for value, label in PaymentMethod.choices}
     # One reverse for the page: numbers are [0-9A-Z-], safe in a path as they are.
+    money = formatting.money_formatter()
     placeholder = "0000-0000"
     detail_url = reverse("staff:order-detail", args=[placeholder])
     head, tail = detail_url.split(placeholder)
@@ -236,7 +237,7 @@ def order_rows(orders, callers):
                 order.recipient,
                 order.phone,
                 order.city,
-                format_money(order.total),
+                money(order.total),
                 order.payment_status,
                 pay_statuses.get(order.payment_status, order.payment_status),
                 methods.get(order.payment_method, order.payment_method),
