@@ -8,9 +8,9 @@ both sides. Query counts come from one extra request under ``CaptureQueriesConte
 """
 
 import itertools
-import time
 import random
 import statistics
+import time
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
