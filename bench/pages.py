@@ -348,3 +348,16 @@ def list_breakdown(root, urls, *, rounds, per_round, warmup=2):
             "queries": len(target.queries()),
         }
     return results
+
+
+AWAITING_QUEUE_URL = "/staff/orders/?queue=awaiting_confirmation&sort=placed_at"
+
+
+def queue_growth_point(root, *, rounds, per_round):
+    """The awaiting-confirmation queue (an order admin's default list), our side alone:
+    time and query count at the current size (issue 16's flat-growth target)."""
+    client = signed_in(root)
+    target = Target("awaiting queue", client, [AWAITING_QUEUE_URL])
+    result = alone(target, rounds=rounds, per_round=per_round)
+    result["queries"] = len(target.queries())
+    return result
