@@ -176,17 +176,24 @@ class OrderFilter(django_filters.FilterSet):
         # Members first, then their orders by key: with no join in the OR, PostgreSQL
         # combines the trigram indexes of migration orders/0003 (bitmap OR). The Member
         # column shows the name or username, so both find the member as the e-mail does.
-        members = get_user_model().objects.filter(
-            Q(email__icontains=value)
-            | Q(username__icontains=value)
-            | Q(first_name__icontains=value)
-            | Q(last_name__icontains=value)
-        )
+        # Read once per filter set: the list's tab counts filter again with the same value.
+        found = self.__dict__.setdefault("_members_found", {})
+        if value not in found:
+            found[value] = list(
+                get_user_model()
+                .objects.filter(
+                    Q(email__icontains=value)
+                    | Q(username__icontains=value)
+                    | Q(first_name__icontains=value)
+                    | Q(last_name__icontains=value)
+                )
+                .values_list("pk", flat=True)
+            )
         condition = (
             Q(number__icontains=value)
             | Q(recipient__icontains=value)
             | Q(phone__icontains=value)
-            | Q(customer_id__in=list(members.values_list("pk", flat=True)))
+            | Q(customer_id__in=found[value])
         )
         compact = re.sub(r"[\s\-]", "", value).upper()
         if PART_OF_NUMBER_RE.match(compact):

@@ -124,3 +124,38 @@ def test_archive_tabs_are_capped_and_their_pages_still_page(book, superuser, log
     assert second_response.context["page_obj"].has_previous()
     past, _response = page_numbers(client, status="shipped", page=7)
     assert past == first
+
+
+# Session, user, tab counts, page rows, couriers ×2 (filter and bulk allocation),
+# for a superuser (no permission query): six; a search adds its member lookup, and a list of at most
+# ``OrderPaginator.few`` counted rows reads its keys in a query of its own first.
+PINNED_QUERIES = 6
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sort": "-placed_at"},
+        {},  # the role's queue: awaiting confirmation
+        {"status": "shipped", "page": "2"},  # capped: paged without a count
+        {"status": "confirmed", "sort": "total"},
+        {"q": "Wang"},
+    ],
+    ids=["page-1", "awaiting-queue", "capped-archive-page-2", "working-tab", "search"],
+)
+@pytest.mark.parametrize("cap", [10_000, 40])
+def test_the_list_query_count_is_pinned(book, superuser, login, monkeypatch, params, cap):
+    """The same number of queries whatever the view, the page, the book's size and
+    whether the tabs are capped (issue 16): the counts are one query, the page one."""
+    from orders import selectors
+
+    monkeypatch.setattr(selectors, "TAB_COUNT_CAP", cap)
+    client = login(superuser)
+    client.get(LIST, params)  # the session and the caches warm
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST, params)
+    assert response.status_code == 200 and response.context["orders"]
+    paginator = response.context["page_obj"].paginator
+    keys_first = not paginator.capped and paginator.count <= OrderPaginator.few
+    expected = PINNED_QUERIES + ("q" in params) + keys_first
+    assert len(queries) == expected, [q["sql"][:80] for q in queries.captured_queries]
