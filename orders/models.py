@@ -300,10 +300,9 @@ class Order(FSMModelMixin, models.Model):
             ),
             # The awaiting-confirmation queue (issue 16): its exact tab count and its
             # pages (oldest first) read this small index alone, the call-back time (the
-            # queue's rule) included; PostgreSQL only (SQLite has no INCLUDE).
+            # queue's rule) in it too.
             models.Index(
-                fields=["placed_at", "id"],
-                include=["call_back_at"],
+                fields=["placed_at", "id", "call_back_at"],
                 condition=Q(status="submitted"),
                 name="order_awaiting_idx",
             ),
