@@ -71,7 +71,23 @@ def shop_day_start(day):
     )
 
 
+class _RowsOnceIterator(django_filters.fields.ModelChoiceIterator):
+    """The choices from the field's queryset read once: iterated as a queryset (its rows
+    kept), not with ``.iterator()`` (a query each time), so the list view can load the
+    people first (``list(field.queryset)``) and the select reuses them."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class PersonChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = _RowsOnceIterator
+
     def label_from_instance(self, obj):
         return person(obj)
 

@@ -1,9 +1,12 @@
 """The order list: status tabs, filters, search, sort and fast deep paging."""
 
+from collections import OrderedDict
+
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import QueryDict
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
@@ -96,6 +99,37 @@ class OrderPaginator(Paginator):
             keys = self.object_list.values("pk")[bottom:top]
         rows = list(self.annotate(self.object_list.filter(pk__in=keys)))
         return OrderPage(rows, number, self)
+
+
+# Rendered filter fields by (language, the fields' values, the couriers offered): the
+# form's nine widgets cost several milliseconds through the template engine on every
+# request, for a handful of distinct outputs. Bounded; a form with errors is never kept.
+_FILTER_FIELDS = OrderedDict()
+FILTER_FIELDS_KEPT = 256
+
+
+def filter_fields(form, couriers):
+    """The filter form's fields as HTML (``staff/_order_filters.html``).
+
+    ``couriers``: the people the assignee filter offers (``services.logistics_staff``),
+    part of the key so a change of staff shows at once. The same HTML the template
+    would write; kept in-process for the next request with the same key."""
+    if form.errors:
+        return render_to_string("staff/_order_filters.html", {"form": form})
+    key = (
+        translation.get_language(),
+        tuple((name, tuple(form.data.getlist(name))) for name in form.fields),
+        tuple((person.pk, person.get_full_name(), person.get_username()) for person in couriers)
+        if "assigned_to" in form.fields
+        else None,
+    )
+    html = _FILTER_FIELDS.get(key)
+    if html is None:
+        html = render_to_string("staff/_order_filters.html", {"form": form})
+        _FILTER_FIELDS[key] = html
+        while len(_FILTER_FIELDS) > FILTER_FIELDS_KEPT:
+            _FILTER_FIELDS.popitem(last=False)
+    return html
 
 
 class OrderListView(StaffRequiredMixin, TemplateView):
@@ -201,12 +235,19 @@ class OrderListView(StaffRequiredMixin, TemplateView):
                 filterset.form.cleaned_data["queue"], ""
             )
         may_allocate = services.may_ever(request.user, "allocate")
+        # The couriers once: the assignee filter's choices (its queryset's rows kept, see
+        # staff.filters) and the bulk allocation's select.
+        if "assigned_to" in filterset.form.fields:
+            couriers = list(filterset.form.fields["assigned_to"].queryset)
+        else:
+            couriers = list(services.logistics_staff()) if may_allocate else []
         context.update(
             bulk={
                 "may_allocate": may_allocate,
-                "couriers": list(services.logistics_staff()) if may_allocate else [],
+                "couriers": couriers if may_allocate else [],
                 "max": MAX_ORDERS,
             },
+            filter_fields=filter_fields(filterset.form, couriers),
             filterset=filterset,
             form=filterset.form,
             page_obj=page,
