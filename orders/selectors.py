@@ -361,7 +361,14 @@ def status_counts(queryset, *, cap=None, now=None):
     queryset = queryset.order_by()
     now = now or timezone.now()
     keys, parts, params = [], [], []
-    subsets = [(status, queryset.filter(status=status)) for status in Status.values]
+    # Submitted orders are counted in two parts that add up: the awaiting queue (its own
+    # index) and those whose call-back is still to come (few: the call-back index).
+    later = "submitted_call_back_later"
+    subsets = [
+        (status, queryset.filter(status=status))
+        for status in Status.values
+        if status != Status.SUBMITTED
+    ]
     subsets.append(
         (
             AWAITING,
@@ -370,9 +377,10 @@ def status_counts(queryset, *, cap=None, now=None):
             ),
         )
     )
+    subsets.append((later, queryset.filter(status=Status.SUBMITTED, call_back_at__gt=now)))
     for key, subset in subsets:
         subset = subset.values("pk")
-        if key not in WORKING_STATUSES and key != AWAITING:
+        if key not in WORKING_STATUSES and key not in (AWAITING, later):
             subset = subset[: cap + 1]
         sql, sql_params = subset.query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS tab_{len(keys)})")  # noqa: S608
@@ -381,10 +389,12 @@ def status_counts(queryset, *, cap=None, now=None):
     with connections[queryset.db].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()
-    return {
+    counts = {
         key: TabCount.of(cap, capped=True) if n > cap else TabCount.of(n)
         for key, n in zip(keys, row, strict=True)
     }
+    counts[Status.SUBMITTED] = TabCount.of(counts[AWAITING] + counts.pop(later))
+    return counts
 
 
 def with_delivery_attempts(queryset):
