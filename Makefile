@@ -39,9 +39,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# `make bench BENCH_ARGS="--orders 1000000 --checkout-levels 1,8"`: issue 16's million.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

@@ -76,7 +76,8 @@ class Gunicorn:
     (23+ otherwise creates a control socket under ``~/.gunicorn``).
     """
 
-    def __init__(self, database_url, workers, log_path):
+    def __init__(self, database_url, workers, log_path, settings_module=None):
+        self.settings_module = settings_module  # e.g. "bench.floor_settings" (issue 16)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -108,7 +109,12 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,
-            env=server_env(self.database_url),
+            env=dict(
+                server_env(self.database_url),
+                **(
+                    {"DJANGO_SETTINGS_MODULE": self.settings_module} if self.settings_module else {}
+                ),
+            ),
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -282,11 +288,12 @@ def _children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
-def http_round(server, fixtures, users, seconds, workdir):
-    """One round of our checkout at ``users`` concurrent members."""
+def http_round(server, fixtures, users, seconds, workdir, user_class="Buyer"):
+    """One round of our checkout at ``users`` concurrent members (``user_class``: the
+    locust user, ``FloorBuyer`` for the floor's flow)."""
     before = Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     cpu_before = _children_cpu()
-    stats = run_locust(server, fixtures, users, seconds, "Buyer", workdir)
+    stats = run_locust(server, fixtures, users, seconds, user_class, workdir)
     locust_cpu = _children_cpu() - cpu_before  # gunicorn is reaped only at the end
     flow = stats.get("FLOW checkout", {})
     place = stats.get("POST place order", {})
@@ -316,33 +323,62 @@ def http_round(server, fixtures, users, seconds, workdir):
 # --- the limit: bare psycopg -------------------------------------------------------------------
 
 
-def service_round(fixtures, seconds):
-    """``services.place_order`` called in this process by one thread: checkout minus HTTP.
+def service_round(fixtures, seconds, threads=1, email=True):
+    """``services.place_order`` called in this process by ``threads`` threads (each with
+    its own database connection): checkout minus HTTP.
 
     The same orders as the other sides (two products, one unit each, cash on delivery),
-    with the member's e-mail rendered (dummy backend) as after a real checkout.
+    with the member's e-mail rendered (dummy backend) as after a real checkout; with
+    ``email=False`` the e-mail is left to "a worker" (not sent in this process at all),
+    to show what moving it off the request path saves (issue 15, 16).
     """
-    from orders import services
+    from django.db import connections
 
-    rng = random.Random(7)
+    from orders import notifications, services
+
     latencies, errors = [], []
+    lock = threading.Lock()
     started = time.monotonic()
     deadline = started + seconds
-    while time.monotonic() < deadline:
-        lines = [(p, 1) for p in rng.sample(fixtures["products"], 2)]
-        t0 = time.perf_counter()
+
+    def client(n):
+        rng = random.Random(7 + n)
         try:
-            services.place_order(
-                rng.choice(fixtures["members"]),
-                lines=lines,
-                address=ADDRESS,
-                payment_method="cod",
-                checkout_token=secrets.token_urlsafe(32),
-            )
-        except Exception as exc:  # noqa: BLE001 - counted and reported
-            errors.append(repr(exc))
-            continue
-        latencies.append((time.perf_counter() - t0) * 1000)
+            while time.monotonic() < deadline:
+                lines = [(p, 1) for p in rng.sample(fixtures["products"], 2)]
+                t0 = time.perf_counter()
+                try:
+                    services.place_order(
+                        rng.choice(fixtures["members"]),
+                        lines=lines,
+                        address=ADDRESS,
+                        payment_method="cod",
+                        checkout_token=secrets.token_urlsafe(32),
+                    )
+                except Exception as exc:  # noqa: BLE001 - counted and reported
+                    with lock:
+                        errors.append(repr(exc))
+                    continue
+                with lock:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+        finally:
+            if threads > 1:
+                connections.close_all()  # this thread's connection
+
+    send = notifications.send_order_email
+    if not email:
+        notifications.send_order_email = lambda order_id, kind: True
+    try:
+        if threads == 1:
+            client(0)
+        else:
+            workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+            for t in workers:
+                t.start()
+            for t in workers:
+                t.join()
+    finally:
+        notifications.send_order_email = send
     elapsed = time.monotonic() - started
     return {
         "orders": len(latencies),
@@ -630,3 +666,76 @@ def _level_summary(ours, raw):
         else float("nan")
     )
     return summary
+
+
+# --- issue 16: place_order vs bare psycopg at 1 and 8 threads; HTTP vs the floor view ------------
+
+
+def run_issue16(
+    database_url, *, rounds, seconds, threads=(1, 8), clients=8, workdir=None, log=print
+):
+    """``place_order`` in-process (with and without the e-mail) vs the bare-psycopg
+    transaction at each of ``threads``; then over HTTP, at ``clients`` members, our
+    checkout flow vs the same flow whose order POST goes to the floor view
+    (``bench/floor.py``), both served by one gunicorn (``bench.floor_settings``).
+
+    Rounds alternate the sides; medians of the rounds. Ends with the stock check.
+    Returns ``{"in_process": {threads: {...}}, "http": {...}, "stock_check": {...}}``.
+    """
+    workdir = Path(workdir or RESULTS / "work16")
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    fixtures = prepare(max(clients, max(threads)) * 2)
+    results = {"in_process": {}, "rounds": rounds, "seconds_per_round": seconds}
+    for n in threads:
+        sides = {"email": [], "no_email": [], "raw": []}
+        for r in range(rounds):
+            order = ["raw", "email", "no_email"]
+            for side in order if r % 2 == 0 else order[::-1]:
+                if side == "raw":
+                    sides[side].append(raw_round(database_url, fixtures, n, seconds))
+                else:
+                    sides[side].append(
+                        service_round(fixtures, seconds, threads=n, email=side == "email")
+                    )
+            log(
+                f"    place_order t={n} round {r + 1}: "
+                f"{sides['email'][-1]['orders_per_s']:.1f} orders/s, without the e-mail "
+                f"{sides['no_email'][-1]['orders_per_s']:.1f}, bare "
+                f"{sides['raw'][-1]['orders_per_s']:.1f}"
+            )
+        results["in_process"][n] = {
+            "with_email": _level_summary(sides["email"], sides["raw"]),
+            "without_email": _level_summary(sides["no_email"], sides["raw"]),
+        }
+    ours, floor = [], []
+    with Gunicorn(
+        database_url,
+        gunicorn_workers(),
+        workdir / "gunicorn.log",
+        settings_module="bench.floor_settings",
+    ) as server:
+        for user_class in ("Buyer", "FloorBuyer"):  # warm the workers up, not recorded
+            http_round(server, fixtures, clients, min(seconds, 3), workdir, user_class)
+        for r in range(rounds):
+            for side in ("floor", "ours") if r % 2 == 0 else ("ours", "floor"):
+                user_class = "Buyer" if side == "ours" else "FloorBuyer"
+                row = http_round(server, fixtures, clients, seconds, workdir, user_class)
+                (ours if side == "ours" else floor).append(row)
+            log(
+                f"    checkout c={clients} round {r + 1}: ours {ours[-1]['orders_per_s']:.1f} "
+                f"orders/s (POST p50 {ours[-1]['place_p50_ms']:.0f} ms), floor "
+                f"{floor[-1]['orders_per_s']:.1f} (POST p50 {floor[-1]['place_p50_ms']:.0f} ms)"
+            )
+    http = _level_summary(ours, floor)
+    for rows, key in ((ours, "ours"), (floor, "floor")):
+        http[key + "_place"] = {
+            k: statistics.median(r[k] for r in rows) for k in ("place_p50_ms", "place_p95_ms")
+        }
+    http["post_ratio"] = ratio(
+        http["floor_place"]["place_p50_ms"], http["ours_place"]["place_p50_ms"]
+    )
+    http["clients"] = clients
+    results["http"] = http
+    results["stock_check"] = stock_agrees(fixtures)
+    return results

@@ -68,6 +68,7 @@ class Member(FastHttpUser):
     abstract = True
     wait_time = constant(0)
     products_per_order = 2
+    order_url = "/checkout/"  # where the order is POSTed (FloorBuyer: the floor view)
 
     def on_start(self):
         host = urlsplit(self.host).hostname
@@ -121,7 +122,11 @@ class Member(FastHttpUser):
             **CONFIG["address"],
         }
         with self.client.post(
-            "/checkout/", data=data, name="place order", allow_redirects=False, catch_response=True
+            self.order_url,
+            data=data,
+            name="place order",
+            allow_redirects=False,
+            catch_response=True,
         ) as response:
             location = response.headers.get("Location", "") if response.headers else ""
             if response.status_code == 302 and "/account/orders/" in location:
@@ -171,3 +176,10 @@ class ScarceBuyer(Member):
         _record(
             {"placed": "sold", "refused": "sold out"}.get(outcome, "error"), started, kind="OUTCOME"
         )
+
+
+class FloorBuyer(Buyer):
+    """``Buyer``'s flow with the order POST sent to the floor view (``bench/floor.py``):
+    the same cart adds and checkout page, then the bare SQL of an order (issue 16)."""
+
+    order_url = "/bench/floor/checkout/"

@@ -10,6 +10,7 @@ both sides. Query counts come from one extra request under ``CaptureQueriesConte
 import itertools
 import random
 import statistics
+import time
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -291,3 +292,72 @@ def explain(queries):
             plan = "\n".join(row[0] for row in cursor.fetchall())
             plans.append({"sql": q["sql"], "time_ms": float(q["time"]) * 1000, "plan": plan})
     return plans
+
+
+# --- issue 16: where a list request's time goes ----------------------------------------------
+
+
+class _SqlClock:
+    """``connection.execute_wrapper`` that adds up the time spent in the database."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def list_breakdown(root, urls, *, rounds, per_round, warmup=2):
+    """Total, SQL and Python (total − SQL) server time of the staff list, per URL.
+
+    ``urls``: ``{name: url}``. Each request runs under an execute wrapper summing the
+    time its queries take (round trips included); "python" is the rest: middleware,
+    view, form and template. Returns ``{name: {"total", "sql", "python"}}`` of summaries
+    in milliseconds (median and p95 of each series separately), and "cpu": this
+    thread's CPU time per request (the Python work without the waits for the database
+    or for the other processes on a busy machine; the client side of the queries is in
+    it too).
+    """
+    client = signed_in(root)
+    results = {}
+    for name, url in urls.items():
+        target = Target(name, client, [url])
+        for _i in range(warmup):
+            target.hit()
+        totals, sqls, pythons, cpus = [], [], [], []
+        for _r in range(rounds):
+            for _i in range(per_round):
+                clock = _SqlClock()
+                cpu = time.thread_time()
+                with connection.execute_wrapper(clock):
+                    ms = target.hit()
+                cpus.append((time.thread_time() - cpu) * 1000)
+                totals.append(ms)
+                sqls.append(clock.seconds * 1000)
+                pythons.append(ms - clock.seconds * 1000)
+        results[name] = {
+            "url": url,
+            "total": summary(totals),
+            "sql": summary(sqls),
+            "python": summary(pythons),
+            "cpu": summary(cpus),
+            "queries": len(target.queries()),
+        }
+    return results
+
+
+AWAITING_QUEUE_URL = "/staff/orders/?queue=awaiting_confirmation&sort=placed_at"
+
+
+def queue_growth_point(root, *, rounds, per_round):
+    """The awaiting-confirmation queue (an order admin's default list), our side alone:
+    time and query count at the current size (issue 16's flat-growth target)."""
+    client = signed_in(root)
+    target = Target("awaiting queue", client, [AWAITING_QUEUE_URL])
+    result = alone(target, rounds=rounds, per_round=per_round)
+    result["queries"] = len(target.queries())
+    return result

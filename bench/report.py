@@ -186,7 +186,106 @@ def tables(results):
         f"Stock check over {sc['products']} products: {sc['units_sold']} units sold, "
         f"{len(sc['mismatches'])} mismatches."
     )
+    out.append(issue16_tables(results))
     out.append(f"\n{results['summary_line']}\n")
+    return "\n".join(out)
+
+
+def issue16_tables(results):
+    """Issue 16's tables: lists vs admin by size, growth of page 1 and the awaiting
+    queue, the list's time split, place_order at 1 and 8 threads, HTTP vs the floor."""
+    out = []
+    by_size = results.get("lists_by_size") or {}
+    if by_size:
+        out.append("\n### Issue 16: staff list vs admin by book size (admin / ours, medians)\n")
+        names = []
+        for lists in by_size.values():
+            for name in lists:
+                short = name.split(" (")[0] if name.startswith("deep page") else name
+                if short not in names:
+                    names.append(short)
+        out.append("| orders | " + " | ".join(names) + " |")
+        out.append("|---:|" + "---:|" * len(names))
+        for size in sorted(by_size, key=int):
+            cells = []
+            for short in names:
+                found = [r for n, r in by_size[size].items() if n.startswith(short)]
+                cells.append(
+                    f"{_x(found[0]['ratio'])} ({_ms(found[0]['ours']['median'])} / "
+                    f"{_ms(found[0]['theirs']['median'])} ms)"
+                    if found
+                    else "–"
+                )
+            out.append(f"| {int(size):,} | " + " | ".join(cells) + " |")
+    queue = results.get("queue_growth") or {}
+    if queue:
+        out.append("\n### Issue 16: growth of page 1 and the awaiting queue (ours, ms)\n")
+        out.append(
+            "| orders | page 1 median | page 1 p95 | awaiting queue median | p95 | queries |"
+        )
+        out.append("|---:|---:|---:|---:|---:|---:|")
+        g = results["growth"]
+        for size in sorted(queue, key=int):
+            page = g[size]["list"]["ours"]
+            q = queue[size]
+            out.append(
+                f"| {int(size):,} | {_ms(page['median'])} | {_ms(page['p95'])} | "
+                f"{_ms(q['median'])} | {_ms(q['p95'])} | {q['queries']} |"
+            )
+    split = results.get("list_breakdown") or {}
+    if split:
+        out.append("\n### Issue 16: where a list request's time goes (medians, ms)\n")
+        out.append("| orders | page | total | SQL | Python (total − SQL) | CPU of the request |")
+        out.append("|---:|---|---:|---:|---:|---:|")
+        for size in sorted(split, key=int):
+            for name, r in split[size].items():
+                out.append(
+                    f"| {int(size):,} | {name} | {_ms(r['total']['median'])} | "
+                    f"{_ms(r['sql']['median'])} | {_ms(r['python']['median'])} | "
+                    f"{_ms(r['cpu']['median'])} |"
+                )
+    i16 = results.get("issue16_checkout")
+    if i16:
+        out.append("\n### Issue 16: place_order in-process vs bare psycopg (orders/s)\n")
+        out.append(
+            "| threads | with e-mail | p50 ms | without e-mail | p50 ms | bare psycopg | "
+            "p50 ms | ratio (e-mail) | ratio (no e-mail) | errors |"
+        )
+        out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n in sorted(i16["in_process"], key=int):
+            w, wo = i16["in_process"][n]["with_email"], i16["in_process"][n]["without_email"]
+            out.append(
+                f"| {n} | {w['ours']['orders_per_s']:.1f} | {_ms(w['ours']['p50_ms'])} | "
+                f"{wo['ours']['orders_per_s']:.1f} | {_ms(wo['ours']['p50_ms'])} | "
+                f"{w['raw']['orders_per_s']:.1f} | {_ms(w['raw']['p50_ms'])} | "
+                f"{_x(w['ratio'])} | {_x(wo['ratio'])} | "
+                f"{w['ours_errors'] + wo['ours_errors']} / {w['raw_errors']} |"
+            )
+        h = i16["http"]
+        out.append(
+            f"\n### Issue 16: checkout over HTTP vs the floor view ({h['clients']} clients)\n"
+        )
+        out.append(
+            "| side | flow orders/s | flow p50 ms | flow p95 ms | order POST p50 ms | "
+            "order POST p95 ms | errors |"
+        )
+        out.append("|---|---:|---:|---:|---:|---:|---:|")
+        out.append(
+            f"| ours (/checkout/) | {h['ours']['orders_per_s']:.1f} | {_ms(h['ours']['p50_ms'])} | "
+            f"{_ms(h['ours']['p95_ms'])} | {_ms(h['ours_place']['place_p50_ms'])} | "
+            f"{_ms(h['ours_place']['place_p95_ms'])} | {h['ours_errors']} |"
+        )
+        out.append(
+            f"| floor (bare SQL view) | {h['raw']['orders_per_s']:.1f} | "
+            f"{_ms(h['raw']['p50_ms'])} | "
+            f"{_ms(h['raw']['p95_ms'])} | {_ms(h['floor_place']['place_p50_ms'])} | "
+            f"{_ms(h['floor_place']['place_p95_ms'])} | {h['raw_errors']} |"
+        )
+        out.append(
+            f"\nFlow ratio ours / floor: {_x(h['ratio'])}; order POST p50 floor / ours: "
+            f"{_x(h['post_ratio'])}. Stock check: {i16['stock_check']['units_sold']} units, "
+            f"{len(i16['stock_check']['mismatches'])} mismatches."
+        )
     return "\n".join(out)
 
 
@@ -214,6 +313,10 @@ def plot(results, path):
             p95 = [g[s][page][side]["p95"] for s in sizes]
             line = ax.plot(sizes, med, style, label=f"{label}, median")[0]
             ax.plot(sizes, p95, ":", color=line.get_color(), alpha=0.7, label=f"{label}, p95")
+        if page == "list" and results.get("queue_growth"):
+            q = {int(k): v for k, v in results["queue_growth"].items()}
+            qs = [s for s in sizes if s in q]
+            ax.plot(qs, [q[s]["median"] for s in qs], "^-", label="awaiting queue (ours), median")
         ax.set_xscale("log")
         ax.set_xlabel("orders in the database")
         ax.set_ylabel("server time per request (ms)")

@@ -49,6 +49,18 @@ FULL = {
     "detail_orders": 25,
     "actions": {"rounds": 4, "per_round": 50},
     "checkout": {"levels": [1, 4, 8, 16], "rounds": 3, "seconds": 15},
+    # issue 16: lists vs admin at 100k and up (fewer samples from 1M: the admin's search
+    # takes seconds there), the list's time split, place_order at 1 and 8 threads, HTTP
+    # vs the floor view.
+    "issue16": {
+        "list_sizes_from": 100_000,
+        "pages_large": {"rounds": 3, "per_round": 4},
+        "breakdown": {"rounds": 3, "per_round": 10},
+        "rounds": 3,
+        "seconds": 10,
+        "threads": [1, 8],
+        "clients": 8,
+    },
 }
 QUICK = {
     "sizes": [100, 300],
@@ -57,6 +69,15 @@ QUICK = {
     "detail_orders": 5,
     "actions": {"rounds": 2, "per_round": 3},
     "checkout": {"levels": [1, 4], "rounds": 1, "seconds": 3},
+    "issue16": {
+        "list_sizes_from": 300,
+        "pages_large": {"rounds": 1, "per_round": 2},
+        "breakdown": {"rounds": 1, "per_round": 2},
+        "rounds": 1,
+        "seconds": 2,
+        "threads": [1, 2],
+        "clients": 2,
+    },
 }
 
 
@@ -135,8 +156,16 @@ def main(argv=None):
     parser.add_argument(
         "--skip-checkout", action="store_true", help="leave out the HTTP checkout part"
     )
+    parser.add_argument(
+        "--checkout-levels",
+        default=None,
+        help="comma-separated client counts of the checkout comparison (default 1,4,8,16)",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.checkout_levels:
+        levels = [int(n) for n in args.checkout_levels.split(",")]
+        plan = {**plan, "checkout": {**plan["checkout"], "levels": levels}}
     if args.orders:
         plan = {**plan, "sizes": [s for s in plan["sizes"] if s < args.orders] + [args.orders]}
 
@@ -209,13 +238,16 @@ def main(argv=None):
             f"  {size:>7} orders: 31-day report p95 {r['rolled_up']['p95']:.1f} ms rolled up, "
             f"{r['live']['p95']:.1f} ms live, first {r['cold']['ms']:.1f} ms"
         )
+        issue16_at_size(results, size, root, plan, last=size == plan["sizes"][-1])
     total = plan["sizes"][-1]
     results["orders"] = total
 
     # 2. At the largest size: list vs admin, detail, member pages, query counts, plans.
     terms = pages.search_terms()
     results["search_terms"] = terms
-    results["lists"] = pages.run_list_comparisons(root, terms, total, **plan["pages"])
+    list_plan = plan["pages"] if total < 1_000_000 else plan["issue16"]["pages_large"]
+    results["lists"] = pages.run_list_comparisons(root, terms, total, **list_plan)
+    results.setdefault("lists_by_size", {})[total] = results["lists"]
     for name, r in results["lists"].items():
         times = f"ours {r['ours']['median']:.1f} ms, admin {r['theirs']['median']:.1f} ms"
         log(f"  list {name}: {times}, ratio {r['ratio']:.2f}")
@@ -255,6 +287,20 @@ def main(argv=None):
     else:
         results["checkout"] = checkout.run(url, log=log, **plan["checkout"])
 
+    # 5. issue 16: place_order at 1 and 8 threads vs bare psycopg; HTTP vs the floor view.
+    if args.skip_checkout or connection.vendor != "postgresql":
+        results["issue16_checkout"] = None
+    else:
+        p = plan["issue16"]
+        results["issue16_checkout"] = checkout.run_issue16(
+            url,
+            rounds=p["rounds"],
+            seconds=p["seconds"],
+            threads=p["threads"],
+            clients=p["clients"],
+            log=log,
+        )
+
     results["load_at_end"] = os.getloadavg()
     failures = check(results, quick=args.quick)
     results["summary_line"] = summary_line(results)
@@ -264,6 +310,39 @@ def main(argv=None):
         log(f"bench: FAILED: {failure}")
     log(results["summary_line"])
     return 1 if failures else 0
+
+
+def issue16_at_size(results, size, root, plan, *, last):
+    """Issue 16's page measurements at one book size: the awaiting-confirmation queue (its
+    flat growth), the list's time split into SQL and Python, and from
+    ``list_sizes_from`` up the list scenarios against the admin (at the largest size the
+    main comparison already runs them: only the split is added)."""
+    from bench import pages
+
+    p = plan["issue16"]
+    queue = results.setdefault("queue_growth", {})
+    queue[size] = pages.queue_growth_point(root, **plan["growth"])
+    log(f"  {size:>7} orders: awaiting queue {queue[size]['median']:.1f} ms")
+    urls = {
+        "default sort, page 1": "/staff/orders/?sort=-placed_at",
+        "awaiting confirmation queue": pages.AWAITING_QUEUE_URL,
+        "status filter (awaiting confirmation)": "/staff/orders/?status=submitted",
+    }
+    split = results.setdefault("list_breakdown", {})
+    split[size] = pages.list_breakdown(root, urls, **p["breakdown"])
+    for name, r in split[size].items():
+        log(
+            f"  {size:>7} orders: {name}: total {r['total']['median']:.1f} ms, SQL "
+            f"{r['sql']['median']:.1f}, Python {r['python']['median']:.1f} "
+            f"(CPU {r['cpu']['median']:.1f})"
+        )
+    if size >= p["list_sizes_from"] and not last:
+        terms = pages.search_terms()
+        lists = pages.run_list_comparisons(root, terms, size, **plan["pages"])
+        for r in lists.values():
+            r.pop("sql_ours"), r.pop("sql_theirs")
+            log(f"  {size:>7} orders: list vs admin {r['url_ours']}: {r['ratio']:.2f}")
+        results.setdefault("lists_by_size", {})[size] = lists
 
 
 def check(results, *, quick):
@@ -285,23 +364,58 @@ def check(results, *, quick):
         errors = sum(lv["ours_errors"] + lv["raw_errors"] for lv in levels) + s["errors"]
         if errors:
             failures.append(f"{errors} checkout errors")
+    i16 = results.get("issue16_checkout")
+    if i16:
+        if i16["stock_check"]["mismatches"]:
+            failures.append(f"issue 16 run: stock disagrees: {i16['stock_check']['mismatches']}")
+        levels = [*i16["in_process"].values()]
+        errors = sum(
+            lv[k]["ours_errors"] + lv[k]["raw_errors"]
+            for lv in levels
+            for k in ("with_email", "without_email")
+        )
+        errors += i16["http"]["ours_errors"] + i16["http"]["raw_errors"]
+        if errors:
+            failures.append(f"{errors} errors in the issue 16 checkout runs")
     return failures
 
 
 def summary_line(results):
-    from bench.pages import REQUIRED_LIST_SCENARIOS
-
-    list_ratio = min(results["lists"][name]["ratio"] for name in REQUIRED_LIST_SCENARIOS)
-    c = results.get("checkout")
-    level = None
-    if c:
-        level = c["levels"].get(8) or c["levels"][max(c["levels"])]
-    checkout_ratio = level["ratio"] if level else math.nan
+    """Issue 16's line: ``list_vs_admin`` the smallest admin/ours ratio over every list
+    scenario at every size compared (100k and up), ``list_page1_vs_admin`` page 1's at
+    the largest size, ``list_growth_1m_vs_10k`` the larger of page 1's and the awaiting
+    queue's median at the largest size over 10k, ``detail_ms_p95`` at the largest size,
+    ``checkout_vs_raw`` place_order in-process at 8 threads (e-mail sent) over bare
+    psycopg at 8, ``http_checkout_vs_floor`` our checkout flow over the floor's flow at
+    8 clients."""
+    by_size = results.get("lists_by_size") or {results["orders"]: results["lists"]}
+    list_ratio = min(r["ratio"] for lists in by_size.values() for r in lists.values())
+    page1 = results["lists"]["default sort, page 1"]["ratio"]
+    growth = math.nan
+    sizes = sorted(results["growth"])
+    if 10_000 in results["growth"] and sizes[-1] > 10_000:
+        largest = sizes[-1]
+        page = (
+            results["growth"][largest]["list"]["ours"]["median"]
+            / (results["growth"][10_000]["list"]["ours"]["median"])
+        )
+        queue = (
+            results["queue_growth"][largest]["median"] / (results["queue_growth"][10_000]["median"])
+        )
+        growth = max(page, queue)
+    i16 = results.get("issue16_checkout") or {}
+    in_process = i16.get("in_process") or {}
+    top = max(in_process) if in_process else None
+    checkout_ratio = in_process[top]["with_email"]["ratio"] if top else math.nan
+    http_ratio = i16["http"]["ratio"] if i16.get("http") else math.nan
     return (
-        f"bench: list_vs_admin={list_ratio:.2f} "
+        # The reports' figure (issue 12) on its own line: the last line keeps issue 16's
+        # fields exactly.
+        f"reports: report_ms_p95={results['reports']['rolled_up']['p95']:.1f}\n"
+        f"bench: list_vs_admin={list_ratio:.2f} list_page1_vs_admin={page1:.2f} "
+        f"list_growth_1m_vs_10k={growth:.2f} "
         f"detail_ms_p95={results['detail']['ours']['p95']:.1f} "
-        f"checkout_vs_raw={checkout_ratio:.2f} "
-        f"report_ms_p95={results['reports']['rolled_up']['p95']:.1f}"
+        f"checkout_vs_raw={checkout_ratio:.2f} http_checkout_vs_floor={http_ratio:.2f}"
     )
 
 

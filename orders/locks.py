@@ -5,6 +5,7 @@ so two transactions touching the same rows can never wait on each other in a cyc
 (saleor's ``lock_objects``, oscar's stock ordering).
 """
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from mall.models import Product
@@ -26,18 +27,20 @@ def lock_products(product_ids):
     A variation sold from its parent's stock (``Product.stock_from_parent``, WooCommerce
     "Stock = parent") is locked with its parent, whose row holds the units: the parent is
     in the result too, and each such variation's ``parent`` is that locked instance, so
-    ``product.stock_holder`` is the locked row. Parents are found first (a plain read),
-    then every row is locked in one statement in primary-key order, as everywhere.
+    ``product.stock_holder`` is the locked row. The parents are found by a subquery of
+    the one statement that locks every row, in primary-key order, as everywhere.
     """
     ids = set(product_ids)
-    ids |= set(
-        Product.objects.filter(
-            pk__in=ids, stock_from_parent=True, parent__isnull=False
-        ).values_list("parent_id", flat=True)
-    )
+    # The products and the parents whose stock they sell, locked in one statement (the
+    # parents found by a subquery of it), in primary-key order.
+    parents = Product.objects.filter(
+        pk__in=ids, stock_from_parent=True, parent__isnull=False
+    ).values("parent_id")
+    condition = Q(pk__in=ids) | Q(pk__in=parents)
     while True:
-        rows = Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        rows = Product.objects.select_for_update().filter(condition).order_by("pk")
         products = {p.pk: p for p in rows}
+        ids |= set(products)
         # A variation switched to its parent's stock since the read above: lock that too.
         late = {
             p.parent_id
@@ -47,6 +50,7 @@ def lock_products(product_ids):
         if not late:
             break
         ids |= late
+        condition = Q(pk__in=ids)
     for product in products.values():
         if product.stock_from_parent and product.parent_id in products:
             product.parent = products[product.parent_id]

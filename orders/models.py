@@ -313,6 +313,14 @@ class Order(FSMModelMixin, models.Model):
                 name="order_call_back_idx",
                 condition=Q(call_back_at__isnull=False),
             ),
+            # The awaiting-confirmation queue (issue 16): its exact tab count and its
+            # pages (oldest first) read this small index alone, the call-back time (the
+            # queue's rule) in it too.
+            models.Index(
+                fields=["placed_at", "id", "call_back_at"],
+                condition=Q(status="submitted"),
+                name="order_awaiting_idx",
+            ),
         ]
 
     def __str__(self):

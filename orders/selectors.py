@@ -8,7 +8,18 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, IntegerField, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, Concat, Replace
 from django.utils import timezone
 
@@ -228,9 +239,7 @@ def dashboard_queues(user):
         aggregates[f"{q['key']}__count"] = Count("pk", filter=q["q"])
         aggregates[f"{q['key']}__oldest"] = Min(q.get("oldest_field", "placed_at"), filter=q["q"])
         if q["key"] == "awaiting_confirmation":
-            aggregates["awaiting_confirmation__overdue"] = Count(
-                "pk", filter=q["q"] & Q(placed_at__lt=confirm_target_start())
-            )
+            aggregates["awaiting_confirmation__overdue"] = Count("pk", filter=overdue_q())
     values = orders_for_staff(user).aggregate(**aggregates)
     for q in queues:
         q["count"] = values[f"{q['key']}__count"]
@@ -250,9 +259,22 @@ def confirm_target_start(now=None):
     return (now or timezone.now()) - datetime.timedelta(hours=settings.MALL_CONFIRM_TARGET_HOURS)
 
 
-def with_call_attempts(queryset):
-    """Annotate ``call_attempts`` (calls logged) and ``unanswered_calls`` (no answer or
-    wrong number) on each order: two correlated subqueries, no extra query per row."""
+def overdue_q(now=None):
+    """The orders in the awaiting-confirmation queue placed before ``confirm_target_start``:
+    waiting past ``MALL_CONFIRM_TARGET_HOURS`` for their call (the dashboard counts them,
+    the list highlights them). ``now``: an aware datetime, default the current time."""
+    now = now or timezone.now()
+    return (
+        Q(status=Status.SUBMITTED)
+        & (Q(call_back_at__isnull=True) | Q(call_back_at__lte=now))
+        & Q(placed_at__lt=confirm_target_start(now))
+    )
+
+
+def with_call_attempts(queryset, now=None):
+    """Annotate ``call_attempts`` (calls logged), ``unanswered_calls`` (no answer or
+    wrong number) and ``overdue`` (``overdue_q``: a bool) on each order: two correlated
+    subqueries and an expression, no extra query per row."""
     calls = OrderEvent.objects.filter(order=OuterRef("pk"), kind=OrderEvent.Kind.CALL_LOGGED)
 
     def counted(events):
@@ -268,6 +290,7 @@ def with_call_attempts(queryset):
     return queryset.annotate(
         call_attempts=counted(calls),
         unanswered_calls=counted(calls.filter(data__outcome__in=["no_answer", "wrong_number"])),
+        overdue=ExpressionWrapper(overdue_q(now), output_field=BooleanField()),
     )
 
 
@@ -286,9 +309,94 @@ def queue_filter(key):
     return None
 
 
-def status_counts(queryset):
-    """Return ``{status: count}`` for ``queryset`` in one query."""
-    return dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
+# The statuses staff work through: few orders each (the shop's open orders), counted
+# exactly. The others (the archive: shipped, delivered, returned, invalid, cancelled)
+# grow with the shop's history and are counted up to ``TAB_COUNT_CAP`` only.
+WORKING_STATUSES = (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
+TAB_COUNT_CAP = 10_000
+# The key of ``status_counts`` for the awaiting-confirmation queue's orders.
+AWAITING = "awaiting_confirmation"
+
+
+class TabCount(int):
+    """A tab's count: an ``int`` with ``capped`` set when there are *more* than it.
+
+    A capped count is ``TAB_COUNT_CAP`` and shows as "10,000+"; adding a capped count
+    gives a capped sum.
+    """
+
+    capped = False
+
+    @classmethod
+    def of(cls, n, capped=False):
+        count = cls(n)
+        count.capped = capped
+        return count
+
+    def __add__(self, other):
+        return TabCount.of(int(self) + int(other), self.capped or getattr(other, "capped", False))
+
+    __radd__ = __add__
+
+    def __str__(self):
+        from django.utils.formats import number_format
+
+        text = number_format(int(self), force_grouping=True)
+        return f"{text}+" if self.capped else text
+
+
+def status_counts(queryset, *, cap=None, now=None):
+    """Count ``queryset``'s orders per status, in one query whatever the table's size.
+
+    Returns ``{status: TabCount}`` for every ``Status`` value, plus ``AWAITING``: the
+    submitted orders in the awaiting-confirmation queue (a call-back booked for later
+    keeps an order out until then, ``queue_definitions``), the count the "Awaiting
+    confirmation" tab shows and lists. ``WORKING_STATUSES`` and ``AWAITING`` are exact;
+    any other status with more than ``cap`` orders is ``TabCount(cap)`` with
+    ``capped=True`` ("10,000+"; ``cap`` defaults to ``TAB_COUNT_CAP``): each is read
+    up to ``cap + 1`` index entries, so the query costs the same at ten thousand orders
+    or a million.
+    """
+    from django.db import connections
+
+    cap = TAB_COUNT_CAP if cap is None else cap
+    queryset = queryset.order_by()
+    now = now or timezone.now()
+    keys, parts, params = [], [], []
+    # Submitted orders are counted in two parts that add up: the awaiting queue (its own
+    # index) and those whose call-back is still to come (few: the call-back index).
+    later = "submitted_call_back_later"
+    subsets = [
+        (status, queryset.filter(status=status))
+        for status in Status.values
+        if status != Status.SUBMITTED
+    ]
+    subsets.append(
+        (
+            AWAITING,
+            queryset.filter(status=Status.SUBMITTED).filter(
+                Q(call_back_at__isnull=True) | Q(call_back_at__lte=now)
+            ),
+        )
+    )
+    subsets.append((later, queryset.filter(status=Status.SUBMITTED, call_back_at__gt=now)))
+    for key, subset in subsets:
+        subset = subset.values("pk")
+        if key not in WORKING_STATUSES and key not in (AWAITING, later):
+            subset = subset[: cap + 1]
+        sql, sql_params = subset.query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS tab_{len(keys)})")  # noqa: S608
+        params.extend(sql_params)
+        keys.append(key)
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    counts = {
+        key: TabCount.of(cap, capped=True) if n > cap else TabCount.of(n)
+        for key, n in zip(keys, row, strict=True)
+    }
+    counts[Status.SUBMITTED] = TabCount.of(counts[AWAITING] + counts.pop(later))
+    return counts
 
 
 def with_delivery_attempts(queryset):

@@ -77,7 +77,23 @@ class TypedDateFilter(django_filters.DateFilter):
     field_class = TypedDateField
 
 
+class _RowsOnceIterator(django_filters.fields.ModelChoiceIterator):
+    """The choices from the field's queryset read once: iterated as a queryset (its rows
+    kept), not with ``.iterator()`` (a query each time), so the list view can load the
+    people first (``list(field.queryset)``) and the select reuses them."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class PersonChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = _RowsOnceIterator
+
     def label_from_instance(self, obj):
         return person(obj)
 
@@ -182,17 +198,24 @@ class OrderFilter(django_filters.FilterSet):
         # Members first, then their orders by key: with no join in the OR, PostgreSQL
         # combines the trigram indexes of migration orders/0003 (bitmap OR). The Member
         # column shows the name or username, so both find the member as the e-mail does.
-        members = get_user_model().objects.filter(
-            Q(email__icontains=value)
-            | Q(username__icontains=value)
-            | Q(first_name__icontains=value)
-            | Q(last_name__icontains=value)
-        )
+        # Read once per filter set: the list's tab counts filter again with the same value.
+        found = self.__dict__.setdefault("_members_found", {})
+        if value not in found:
+            found[value] = list(
+                get_user_model()
+                .objects.filter(
+                    Q(email__icontains=value)
+                    | Q(username__icontains=value)
+                    | Q(first_name__icontains=value)
+                    | Q(last_name__icontains=value)
+                )
+                .values_list("pk", flat=True)
+            )
         condition = (
             Q(number__icontains=value)
             | Q(recipient__icontains=value)
             | Q(phone__icontains=value)
-            | Q(customer_id__in=list(members.values_list("pk", flat=True)))
+            | Q(customer_id__in=found[value])
         )
         compact = re.sub(r"[\s\-]", "", value).upper()
         if PART_OF_NUMBER_RE.match(compact):

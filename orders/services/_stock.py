@@ -1,5 +1,6 @@
 """Stock reservation and release under the product row locks (DESIGN: "Stock")."""
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mall.models import Product
@@ -57,11 +58,19 @@ def reserve(products, deltas):
         raise InsufficientStock(
             _("Sorry, not enough stock: %(items)s.") % {"items": names}, details={"products": short}
         )
+    changed = []
     for holder_pk, delta in totals.items():
         holder = products[holder_pk]
         if delta and holder.stock is not None:
             holder.stock -= delta
-            holder.save(update_fields=["stock", "updated_at"])
+            changed.append(holder)
+    if len(changed) == 1:
+        changed[0].save(update_fields=["stock", "updated_at"])
+    elif changed:  # one UPDATE for all the rows (already locked)
+        now = timezone.now()
+        for holder in changed:
+            holder.updated_at = now
+        type(changed[0]).objects.bulk_update(changed, ["stock", "updated_at"])
 
 
 def _holder(products, product):

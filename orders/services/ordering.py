@@ -58,6 +58,8 @@ def line_name(product, choices, language):
     """The name an order line keeps: ``product``'s name with the member's ``choices``, in
     the order's ``language`` (a member's Chinese order names its lines in Chinese even
     when an admin working in English adds one)."""
+    if language == translation.get_language():
+        return product.name_with_choices(choices)
     with translation.override(language):
         return product.name_with_choices(choices)
 
@@ -220,115 +222,154 @@ def place_order(
         saved = Profile.objects.filter(user=owner).values_list("language", flat=True).first()
         language = saved or settings.LANGUAGE_CODE
     language = inputs.clean_language(language)
-    if checkout_token:
-        existing = Order.objects.filter(checkout_token=checkout_token, customer=owner).first()
-        if existing:
-            return existing
-
-    try:
-        with transaction.atomic():
-            products = locks.lock_products(wanted)
+    number = new_order_number()
+    for attempt in range(NUMBER_ATTEMPTS):
+        try:
+            return _place(
+                actor,
+                owner,
+                for_member=for_member,
+                lines=lines,
+                wanted=wanted,
+                address=cleaned_address,
+                payment_method=payment_method,
+                note=note,
+                checkout_token=checkout_token,
+                expected_total=expected_total,
+                language=language,
+                number=number,
+            )
+        except IntegrityError:
+            # Nothing was kept (one transaction). A double submit's twin committed first:
+            # its order is the answer. A drawn number already taken (about one in a
+            # million at a million orders): draw again and place again, from the start.
             if checkout_token:
-                # A double submit's twin request held these product locks until it
-                # committed; read again now (READ COMMITTED sees its order) so the second
-                # click returns that order instead of reserving again, or of reporting
-                # the unit the first click just took as out of stock.
                 existing = Order.objects.filter(
                     checkout_token=checkout_token, customer=owner
                 ).first()
                 if existing:
                     return existing
-            if not set(wanted) <= set(products):  # (products may hold stock-sharing parents)
-                raise InvalidInput(_("A product in your cart no longer exists."))
-            stock.refuse_unsellable([products[pid] for pid in wanted])
-            chosen = inputs.clean_choices(lines, {pid: products[pid] for pid in wanted})
-            stock.reserve(products, wanted)
+            if attempt == NUMBER_ATTEMPTS - 1 or not Order.objects.filter(number=number).exists():
+                raise
+            number = new_order_number()
+    raise AssertionError("unreachable")  # pragma: no cover
 
-            now = timezone.now()
-            priced = [
-                (products[pid], qty, products[pid].current_price(now))
-                for pid, qty in wanted.items()
-            ]
-            subtotal, fee, total = totals_for(quantize(price * qty) for _p, qty, price in priced)
-            if expected_total is not None and Decimal(expected_total) != total:
-                raise TotalChanged(
-                    _(
-                        "The total changed from %(old)s to %(new)s since the page was shown "
-                        "(a price or your cart changed). Please check the order and place it "
-                        "again."
-                    )
-                    % {"old": money(expected_total), "new": money(total)},
-                    details={"total": total},
-                )
-            order = Order(
-                customer=owner,
-                payment_method=payment_method,
-                customer_note=note,
-                language=language,
-                subtotal=subtotal,
-                shipping_fee=fee,
-                total=total,
-                owed=total,
-                checkout_token=checkout_token or None,
-                **cleaned_address,
-            )
-            for attempt in range(5):
-                try:
-                    with transaction.atomic():
-                        order.save()
-                    break
-                except IntegrityError:
-                    if (
-                        checkout_token
-                        and Order.objects.filter(checkout_token=checkout_token).exists()
-                    ):
-                        raise
-                    if attempt == 4:
-                        raise
-                    order.number = new_order_number()
-            OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    product=product,
-                    sku=product.sku,
-                    name=line_name(product, chosen.get(product.pk), language),
-                    chosen_attributes=chosen.get(product.pk, {}),
-                    unit_price=price,
-                    quantity=qty,
-                    reserved_quantity=stock.reservable(product, qty),
-                    line_total=quantize(price * qty),
-                )
-                for product, qty, price in priced
-            )
-            bookkeeping.record(
-                order,
-                actor,
-                OrderEvent.Kind.PLACED,
-                before=("", ""),
-                bump=False,
-                data={
-                    "lines": [
-                        {"sku": p.sku, "quantity": q, "unit_price": str(price)}
-                        | ({"chosen": chosen[p.pk]} if p.pk in chosen else {})
-                        for p, q, price in priced
-                    ],
-                    "total": str(total),
-                    **(
-                        {"for_member": {"id": owner.pk, "name": member_name(owner)}}
-                        if for_member
-                        else {}
-                    ),
-                },
-            )
-            if not for_member:  # the language the member chose by using it
-                Profile.objects.update_or_create(user=owner, defaults={"language": language})
-            bookkeeping.notify(order, "placed")
-    except IntegrityError:
+
+# Draws of an order number before giving up (each collision is ~1e-6 at 10^6 orders).
+NUMBER_ATTEMPTS = 5
+
+
+def _place(
+    actor,
+    owner,
+    *,
+    for_member,
+    lines,
+    wanted,
+    address,
+    payment_method,
+    note,
+    checkout_token,
+    expected_total,
+    language,
+    number,
+):
+    """``place_order``'s transaction, its inputs cleaned: lock, check, reserve, write.
+
+    Six statements for a member's order of any number of lines (lock the products,
+    update their stock, insert the order, its lines and its event, upsert the member's
+    language), one more with a ``checkout_token`` (is that order placed already?), one
+    more when a variation sells from its parent's stock. Raises ``IntegrityError`` when
+    ``number`` or ``checkout_token`` is taken (the caller decides), and what
+    ``place_order`` documents.
+    """
+    with transaction.atomic():
+        products = locks.lock_products(wanted)
         if checkout_token:
+            # A double submit's twin request held these product locks until it
+            # committed; read now (READ COMMITTED sees its order) so the second click
+            # returns that order instead of reserving again, or of reporting the unit
+            # the first click just took as out of stock.
             existing = Order.objects.filter(checkout_token=checkout_token, customer=owner).first()
             if existing:
                 return existing
-        raise
+        if not set(wanted) <= set(products):  # (products may hold stock-sharing parents)
+            raise InvalidInput(_("A product in your cart no longer exists."))
+        stock.refuse_unsellable([products[pid] for pid in wanted])
+        chosen = inputs.clean_choices(lines, {pid: products[pid] for pid in wanted})
+        stock.reserve(products, wanted)
+
+        now = timezone.now()
+        priced = [
+            (products[pid], qty, products[pid].current_price(now)) for pid, qty in wanted.items()
+        ]
+        subtotal, fee, total = totals_for(quantize(price * qty) for _p, qty, price in priced)
+        if expected_total is not None and Decimal(expected_total) != total:
+            raise TotalChanged(
+                _(
+                    "The total changed from %(old)s to %(new)s since the page was shown "
+                    "(a price or your cart changed). Please check the order and place it "
+                    "again."
+                )
+                % {"old": money(expected_total), "new": money(total)},
+                details={"total": total},
+            )
+        order = Order(
+            number=number,
+            customer=owner,
+            payment_method=payment_method,
+            customer_note=note,
+            language=language,
+            subtotal=subtotal,
+            shipping_fee=fee,
+            total=total,
+            owed=total,
+            checkout_token=checkout_token or None,
+            **address,
+        )
+        order.save(force_insert=True)
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product=product,
+                sku=product.sku,
+                name=line_name(product, chosen.get(product.pk), language),
+                chosen_attributes=chosen.get(product.pk, {}),
+                unit_price=price,
+                quantity=qty,
+                reserved_quantity=stock.reservable(product, qty),
+                line_total=quantize(price * qty),
+            )
+            for product, qty, price in priced
+        )
+        bookkeeping.record(
+            order,
+            actor,
+            OrderEvent.Kind.PLACED,
+            before=("", ""),
+            bump=False,
+            data={
+                "lines": [
+                    {"sku": p.sku, "quantity": q, "unit_price": str(price)}
+                    | ({"chosen": chosen[p.pk]} if p.pk in chosen else {})
+                    for p, q, price in priced
+                ],
+                "total": str(total),
+                **(
+                    {"for_member": {"id": owner.pk, "name": member_name(owner)}}
+                    if for_member
+                    else {}
+                ),
+            },
+        )
+        if not for_member:  # the language the member chose by using it: one upsert
+            Profile.objects.bulk_create(
+                [Profile(user=owner, language=language)],
+                update_conflicts=True,
+                unique_fields=["user"],
+                update_fields=["language"],
+            )
+        bookkeeping.notify(order, "placed")
     return order
 
 

@@ -1,8 +1,12 @@
 """The order list: status tabs, filters, search, sort and fast deep paging."""
 
-from django.core.paginator import Paginator
+from collections import OrderedDict
+
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import QueryDict
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
@@ -17,37 +21,115 @@ from staff.views.selection import MAX_ORDERS
 # Rows per page. The list reads it as ``staff.views.PAGE_SIZE`` (re-exported by the
 # package), the name bench/pages.py sets to count the queries at other page sizes.
 PAGE_SIZE = 50
+AWAITING_QUEUE = "awaiting_confirmation"  # selectors.queue_definitions' key
+
+
+class OrderPage(Page):
+    """A page of the order list; ``more`` answers "is there a next page?" when the
+    list's length is only known to be above the cap (``selectors.TabCount``)."""
+
+    more = None
+
+    def has_next(self):
+        return self.more if self.more is not None else super().has_next()
 
 
 class OrderPaginator(Paginator):
     """Pages of the order list that stay fast deep into a large list (docs/benchmarks.md).
 
     ``count``: the number of rows when the caller already knows it (the status tabs
-    counted them), so the table is not counted twice. A page is fetched as "the rows
-    whose keys are on this page": the ``OFFSET`` then walks the narrow sort index
-    (index-only) instead of whole rows, one query all the same. When few rows match (a
-    search), all their keys are read first: with a ``LIMIT`` the planner would rather
-    walk the sort index hoping to meet them early, and may walk all of it.
+    counted them), so the table is not counted twice. A ``selectors.TabCount`` that is
+    ``capped`` ("10,000+") means the length is not known: any page number is accepted, a
+    page reads one key more than it shows to know whether a next one exists, and a page
+    past the end gives the first page. ``annotate``: applied to the page's rows (a
+    queryset → queryset), which the page holds as a list.
+
+    A page is fetched as "the rows whose keys are on this page": the ``OFFSET`` then
+    walks the narrow sort index (index-only) instead of whole rows, one query all the
+    same. When few rows match (a search), all their keys are read first: with a
+    ``LIMIT`` the planner would rather walk the sort index hoping to meet them early,
+    and may walk all of it.
     """
 
     few = 2000
 
-    def __init__(self, object_list, per_page, *, count=None, **kwargs):
+    def __init__(self, object_list, per_page, *, count=None, annotate=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
+        self.capped = bool(getattr(count, "capped", False))
+        self.annotate = annotate or (lambda queryset: queryset)
         if count is not None:
             self.count = count  # a cached_property: set here, never computed
+
+    def validate_number(self, number):
+        if not self.capped:
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from error
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
+
+    def get_page(self, number):
+        if not self.capped:
+            return super().get_page(number)
+        try:
+            return self.page(number)
+        except (PageNotAnInteger, EmptyPage):
+            return self.page(1)
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
+        if self.capped:
+            keys = self.object_list.values("pk")[bottom : top + 1]
+            rows = list(self.annotate(self.object_list.filter(pk__in=keys)))
+            if not rows and number > 1:
+                raise EmptyPage(self.error_messages["no_results"])
+            page = OrderPage(rows[: self.per_page], number, self)
+            page.more = len(rows) > self.per_page
+            return page
         if top + self.orphans >= self.count:
             top = self.count
         if self.count <= self.few:
             keys = list(self.object_list.values_list("pk", flat=True))[bottom:top]
         else:
             keys = self.object_list.values("pk")[bottom:top]
-        return self._get_page(self.object_list.filter(pk__in=keys), number, self)
+        rows = list(self.annotate(self.object_list.filter(pk__in=keys)))
+        return OrderPage(rows, number, self)
+
+
+# Rendered filter fields by (language, the fields' values, the couriers offered): the
+# form's nine widgets cost several milliseconds through the template engine on every
+# request, for a handful of distinct outputs. Bounded; a form with errors is never kept.
+_FILTER_FIELDS = OrderedDict()
+FILTER_FIELDS_KEPT = 256
+
+
+def filter_fields(form, couriers):
+    """The filter form's fields as HTML (``staff/_order_filters.html``).
+
+    ``couriers``: the people the assignee filter offers (``services.logistics_staff``),
+    part of the key so a change of staff shows at once. The same HTML the template
+    would write; kept in-process for the next request with the same key."""
+    if form.errors:
+        return render_to_string("staff/_order_filters.html", {"form": form})
+    key = (
+        translation.get_language(),
+        tuple((name, tuple(form.data.getlist(name))) for name in form.fields),
+        tuple((person.pk, person.get_full_name(), person.get_username()) for person in couriers)
+        if "assigned_to" in form.fields
+        else None,
+    )
+    html = _FILTER_FIELDS.get(key)
+    if html is None:
+        html = render_to_string("staff/_order_filters.html", {"form": form})
+        _FILTER_FIELDS[key] = html
+        while len(_FILTER_FIELDS) > FILTER_FIELDS_KEPT:
+            _FILTER_FIELDS.popitem(last=False)
+    return html
 
 
 class OrderListView(StaffRequiredMixin, TemplateView):
@@ -72,22 +154,29 @@ class OrderListView(StaffRequiredMixin, TemplateView):
         filterset = OrderFilter(params, queryset=staff_orders(request), request=request)
         orders = filterset.qs
 
-        # Tabs count the orders the other filters leave, whatever their status.
-        without_status = params.copy()
-        for key in ("status", "page", "sort"):
-            without_status.pop(key, None)
-        tab_filterset = OrderFilter(
-            without_status, queryset=selectors.orders_for_staff(request.user), request=request
-        )
-        counts = selectors.status_counts(tab_filterset.qs)
+        # Tabs count the orders the other filters leave, whatever their status: the same
+        # filters applied again to the bare queryset (not a second filter set: building
+        # one costs milliseconds of deep copies).
+        tab_orders = selectors.orders_for_staff(request.user)
+        for name, value in filterset.form.cleaned_data.items():
+            if name not in ("status", "sort"):
+                tab_orders = filterset.filters[name].filter(tab_orders, value)
+        now = timezone.now()
+        counts = selectors.status_counts(tab_orders, now=now)
         current_status = filterset.form.cleaned_data.get("status") or ""
-        # The list is the tab's rows: its length is already counted.
-        total = counts.get(current_status, 0) if current_status else sum(counts.values())
-        page = OrderPaginator(orders, staff_views.PAGE_SIZE, count=total).get_page(
-            params.get("page")
-        )
-        # Age, call attempts and who is calling, for the page's rows only (issue 11).
-        page.object_list = selectors.with_call_attempts(page.object_list)
+        current_queue = filterset.form.cleaned_data.get("queue") or ""
+        # The list is the tab's rows: its length is already counted (or known to be
+        # more than the cap, for the archive's statuses).
+        every = sum(counts[value] for value in Status.values)
+        total = counts[current_status] if current_status else every
+        if current_queue == AWAITING_QUEUE and current_status in ("", Status.SUBMITTED):
+            total = counts[selectors.AWAITING]
+        page = OrderPaginator(
+            orders,
+            staff_views.PAGE_SIZE,
+            count=total,
+            annotate=lambda rows: selectors.with_call_attempts(rows, now=now),
+        ).get_page(params.get("page"))
         callers = {
             pk: notice
             for pk, notice in calling.callers(page.object_list).items()
@@ -96,20 +185,34 @@ class OrderListView(StaffRequiredMixin, TemplateView):
         tabs = [
             {
                 "label": _("All"),
-                "count": sum(counts.values()),
+                "count": every,
                 "url": _query_string(params, status=None, page=None),
                 "active": not current_status,
             }
         ]
-        tabs += [
-            {
-                "label": label,
-                "count": counts.get(value, 0),
-                "url": _query_string(params, status=value, page=None),
-                "active": current_status == value,
-            }
-            for value, label in Status.choices
-        ]
+        for value, label in Status.choices:
+            if value == Status.SUBMITTED:
+                # The awaiting-confirmation queue: a call-back booked for later keeps an
+                # order out of it until then (issue 11), in the count as in the rows.
+                tabs.append(
+                    {
+                        "label": label,
+                        "count": counts[selectors.AWAITING],
+                        "url": _query_string(params, status=None, page=None, queue=AWAITING_QUEUE),
+                        "active": current_queue == AWAITING_QUEUE and current_status in ("", value),
+                    }
+                )
+                continue
+            tabs.append(
+                {
+                    "label": label,
+                    "count": counts[value],
+                    "url": _query_string(params, status=value, page=None),
+                    "active": current_status == value,
+                }
+            )
+        if tabs[1]["active"]:
+            tabs[0]["active"] = False
 
         sort = filterset.current_sort
         sort_links = {}
@@ -132,21 +235,28 @@ class OrderListView(StaffRequiredMixin, TemplateView):
                 filterset.form.cleaned_data["queue"], ""
             )
         may_allocate = services.may_ever(request.user, "allocate")
+        # The couriers once: the assignee filter's choices (its queryset's rows kept, see
+        # staff.filters) and the bulk allocation's select.
+        if "assigned_to" in filterset.form.fields:
+            couriers = list(filterset.form.fields["assigned_to"].queryset)
+        else:
+            couriers = list(services.logistics_staff()) if may_allocate else []
         context.update(
             bulk={
                 "may_allocate": may_allocate,
-                "couriers": list(services.logistics_staff()) if may_allocate else [],
+                "couriers": couriers if may_allocate else [],
                 "max": MAX_ORDERS,
             },
+            filter_fields=filter_fields(filterset.form, couriers),
             filterset=filterset,
             form=filterset.form,
             page_obj=page,
+            pages_known=not page.paginator.capped,
             orders=page.object_list,
             callers=callers,
             # The role (already read for the page) rather than a permission query; the
             # phone-order page itself asks ``services.may_ever``.
             can_phone_order=ORDER_ADMINS in selectors.staff_roles(request.user),
-            confirm_target=selectors.confirm_target_start(),
             tabs=tabs,
             sort_links=sort_links,
             queue_label=queue_label,
@@ -164,7 +274,9 @@ class OrderListView(StaffRequiredMixin, TemplateView):
                 "next": _query_string(params, page=page.next_page_number())
                 if page.has_next()
                 else "",
-                "last": _query_string(params, page=page.paginator.num_pages),
+                "last": ""
+                if page.paginator.capped
+                else _query_string(params, page=page.paginator.num_pages),
             },
         )
         return context

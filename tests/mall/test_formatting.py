@@ -57,3 +57,17 @@ def test_storefront_and_back_office_filters_write_the_same(language):
         assert staff.render(context) == "¥1,280.50"
         # Staff pages: always two decimals, even for whole amounts.
         assert staff_format_money(Decimal("80")) == "¥80.00"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("currency", [None, "USD", "JPY"])
+def test_the_page_formatter_writes_what_format_money_writes(language, currency):
+    """``money_formatter`` (the order list's 50 totals) agrees with ``format_money`` on
+    amounts of every size, halves, negatives and non-amounts."""
+    from mall.formatting import money_formatter
+
+    write = money_formatter(language=language, currency=currency)
+    amounts = [Decimal(x) for x in ("0", "0.05", "1", "999.995", "1000", "169.5")]
+    amounts += [Decimal("1234567.5"), Decimal("-30"), Decimal("-0"), Decimal("12.345")]
+    for value in [*amounts, None, "", "12.3", 7, Decimal("NaN")]:
+        assert write(value) == format_money(value, language=language, currency=currency), value

@@ -132,6 +132,41 @@ def test_list_shows_age_attempts_and_highlights_late_orders(
     assert "1 waiting longer than 24 h" in client.get("/staff/").content.decode()
 
 
+def test_awaiting_tab_counts_what_it_lists_a_future_call_back_stays_out(
+    login, member, admin_user, settings
+):
+    """The "Awaiting confirmation" tab is the awaiting-confirmation queue (issue 11's rule):
+    an order whose call-back is still to come is neither counted nor listed there, in the
+    role's default view as in "All orders"; once due it is back, and overdue is the
+    dashboard's rule (``selectors.overdue_q``), not the template's."""
+    settings.MALL_CONFIRM_TARGET_HOURS = 24
+    waiting, later, due = place(member), place(member), place(member)
+    Order.objects.filter(pk__in=[waiting.pk, later.pk, due.pk]).update(
+        placed_at=timezone.now() - datetime.timedelta(hours=30)
+    )
+    now = timezone.now()
+    Order.objects.filter(pk=later.pk).update(call_back_at=now + datetime.timedelta(hours=2))
+    Order.objects.filter(pk=due.pk).update(call_back_at=now - datetime.timedelta(minutes=5))
+    client = login(admin_user)
+    for params in ({}, {"sort": "-placed_at"}, {"payment_method": "cod"}):
+        response = client.get(LIST, params)
+        tab = next(t for t in response.context["tabs"] if t["label"] == "Awaiting confirmation")
+        assert tab["count"] == 2, params
+        listed = client.get(LIST + tab["url"])
+        assert sorted(numbers(listed)) == sorted([waiting.number, due.number]), params
+        assert listed.context["page_obj"].paginator.count == 2
+        active = [t["label"] for t in listed.context["tabs"] if t["active"]]
+        assert active == ["Awaiting confirmation"]
+        assert listed.content.decode().count('class="staff-overdue"') == 2
+    all_orders = client.get(LIST, {"sort": "-placed_at"})
+    assert {t["label"]: t["count"] for t in all_orders.context["tabs"]}["All"] == 3
+    assert later.number in numbers(all_orders)
+    assert not {o.number: o for o in all_orders.context["orders"]}[later.number].overdue
+    dashboard = {q["key"]: q for q in client.get("/staff/").context["queues"]}
+    assert (dashboard["awaiting_confirmation"]["count"], dashboard["calls_due"]["count"]) == (2, 1)
+    assert dashboard["awaiting_confirmation"]["overdue"] == 2
+
+
 def test_unanswered_calls_suggest_marking_the_order_invalid(login, member, admin_user, settings):
     settings.MALL_MAX_CALL_ATTEMPTS = 3
     order = place(member)

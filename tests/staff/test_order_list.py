@@ -344,3 +344,19 @@ def test_role_queues(
     visible = {allocated.number} if role == "logistics_user" else None
     assert numbers(everything) == (visible or {submitted.number, prepaid.number, allocated.number})
     assert "Show all orders" not in everything.text
+
+
+def test_rows_escape_what_people_typed(login, admin_user):
+    """The rows are written in Python (``staff_tags.order_rows``): every value typed by a
+    member is escaped as the template engine would."""
+    evil = UserFactory(first_name='<img src=x onerror="1">', email="a&b@example.cn")
+    order = place(
+        evil,
+        address=dict(ADDRESS, recipient="<script>alert(1)</script>", city='"Hang" & zhou'),
+    )
+    html = login(admin_user).get(LIST, ALL).content.decode()
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=&quot;1&quot;&gt;" in html
+    assert "a&amp;b@example.cn" in html and "&quot;Hang&quot; &amp; zhou" in html
+    assert f'<a href="/staff/orders/{order.number}/">{order.number}</a>' in html

@@ -66,8 +66,14 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 HORIZON_DAYS = 180
 COURIERS = 8
+# A book larger than this is the same shop running longer, not a busier one (issue 16):
+# the open orders (the staff's working queues) stay as many as at this size, and the
+# finished orders spread over proportionally more than six months. Up to this size the
+# book is drawn exactly as before.
+STEADY_ORDERS = 100_000
 
 # Share of orders per final status (percent): most orders of a six-month book are done.
+OPEN_STATUSES = (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
 STATUS_WEIGHTS = {
     Status.SHIPPED: 70,
     Status.CANCELLED: 9,
@@ -217,11 +223,59 @@ class _Writer:
                     copy.write_row(values)
 
 
+# A run adding at least this many orders, and more than the table holds, on PostgreSQL,
+# drops the order tables' secondary indexes for the load and builds them again after it:
+# one sorted build per index is many times faster than keeping them (the trigram GIN
+# indexes above all) up to date row by row.
+BULK_INDEX_REBUILD = 50_000
+
+
+@contextlib.contextmanager
+def _indexes_rebuilt_after(models):
+    """Drop the plain (non-unique, constraint-free) indexes of ``models``' tables, run
+    the block, then create them again from their saved definitions (PostgreSQL, inside
+    the caller's transaction: the tables are locked meanwhile, and a failure restores
+    everything by rolling back)."""
+    with connection.cursor() as cursor:
+        saved = []
+        for model in models:
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+                "FROM pg_index i WHERE i.indrelid = %s::regclass "
+                "AND NOT i.indisprimary AND NOT i.indisunique AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                [model._meta.db_table],
+            )
+            saved.extend(cursor.fetchall())
+        for name, _definition in saved:
+            cursor.execute(f"DROP INDEX {name}")
+    yield
+    with connection.cursor() as cursor:
+        # The rows' deferred foreign-key checks run now: no index is built while they wait.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _name, definition in saved:
+            cursor.execute(definition)
+
+
 class OrderBook:
     """Generates the rows of seeded orders; one ``random.Random`` drives everything."""
 
-    def __init__(self, *, rng, now, members, products, admin, finance, couriers, taken_numbers):
+    def __init__(
+        self, *, rng, now, members, products, admin, finance, couriers, taken_numbers, size=0
+    ):
         self.rng = rng
+        # ``size``: the orders this run writes; beyond ``STEADY_ORDERS`` the open share
+        # shrinks and the horizon grows so the working queues stay the size they were.
+        scale = max(1.0, size / STEADY_ORDERS)
+        self.status_weights = {
+            status: weight / scale if status in OPEN_STATUSES else weight
+            for status, weight in STATUS_WEIGHTS.items()
+        }
+        # The finished orders keep their daily rate: the book reaches further back.
+        self.horizon = HORIZON_DAYS * DAY * scale * sum(STATUS_WEIGHTS.values())
+        self.horizon /= sum(self.status_weights.values())
         self.now = now
         self.members = members  # [(id, username, profile)]
         self.products = products  # [(id, sku, name, unit_price)]
@@ -245,7 +299,7 @@ class OrderBook:
     def order(self, order_id):
         """Return ``(order_row, line_rows, event_rows, payment_rows)`` for one order."""
         rng = self.rng
-        final = _weighted(rng, STATUS_WEIGHTS)
+        final = _weighted(rng, self.status_weights)
         method = _weighted(rng, METHOD_WEIGHTS)
         prepaid = method != PaymentMethod.COD
         cancel_from = _weighted(rng, CANCEL_FROM_WEIGHTS) if final == Status.CANCELLED else None
@@ -348,7 +402,7 @@ class OrderBook:
         elif final in (Status.CONFIRMED, Status.ALLOCATED):
             age = end + _between(rng, 10 * 60, 3 * DAY)
         else:
-            age = _between(rng, end + 10 * 60, max(end + 20 * 60, HORIZON_DAYS * DAY))
+            age = _between(rng, end + 10 * 60, max(end + 20 * 60, self.horizon))
         placed_at = self.now - datetime.timedelta(seconds=age)
 
         # --- steps that may not have happened yet: cash collected after delivery, refunds.
@@ -640,15 +694,24 @@ class Command(BaseCommand):
                 finance=staff["finance"],
                 couriers=staff["couriers"],
                 taken_numbers=taken,
+                size=orders,
             )
             writers = {m: _Writer(m) for m in (Order, OrderLine, OrderEvent, Payment)}
-            done = 0
-            while done < orders:
-                n = min(batch, orders - done)
-                self._write_batch(book, writers, n)
-                done += n
-                if options["verbosity"] > 1:
-                    self.stdout.write(f"  {done} orders")
+            bulk = (
+                connection.vendor == "postgresql"
+                and orders >= BULK_INDEX_REBUILD
+                and orders > len(taken)
+            )
+            with _indexes_rebuilt_after(writers) if bulk else contextlib.nullcontext():
+                done = 0
+                while done < orders:
+                    n = min(batch, orders - done)
+                    self._write_batch(book, writers, n)
+                    done += n
+                    if options["verbosity"] > 1:
+                        self.stdout.write(f"  {done} orders ({time.monotonic() - started:.0f} s)")
+                if bulk and options["verbosity"] > 1:
+                    self.stdout.write("  building the indexes again")
             # The reports' roll-ups of closed days no longer hold (it bypassed the
             # services, whose bookkeeping forgets the days a change touches).
             report_days.forget_all()

@@ -1,0 +1,94 @@
+"""``services.place_order`` in as few statements as the bare SQL needs (issue 16).
+
+The bare transaction of the checkout benchmark does six statements for a two-line
+order: lock the products, update their stock (two), insert the order, its lines, its
+event. ``place_order`` does: lock (one statement, stock-sharing parents found by a
+subquery), one UPDATE for all the stock, the order, its lines, its event, the member's
+language (one upsert), and with a checkout token one read for a twin order. Pinned here
+so a change that adds a round trip per order shows; the guarantees stay pinned by
+tests/orders/test_services.py and the PostgreSQL race tests in tests/integrity/.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError
+
+from mall.models import Product, Profile
+from orders import services
+from orders.models import Order, OrderEvent
+from tests.factories import ADDRESS, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def products(db):
+    return [
+        ProductFactory(price=Decimal("50.00"), stock=10),
+        ProductFactory(price=Decimal("20.00"), stock=5),
+    ]
+
+
+def place(member, products, **kwargs):
+    return services.place_order(
+        member,
+        lines=[(products[0], 2), (products[1], 1)],
+        address=ADDRESS,
+        payment_method="cod",
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(("token", "statements"), [(None, 6), ("tok-1", 7)])
+def test_a_two_line_order_is_placed_in_six_statements_seven_with_a_token(
+    member, products, django_assert_num_queries, token, statements
+):
+    # + the transaction's own SAVEPOINT and RELEASE inside the test's transaction
+    with django_assert_num_queries(statements + 2):
+        order = place(member, products, checkout_token=token)
+    order.refresh_from_db()
+    assert (order.status, order.total, order.owed) == ("submitted", Decimal("130.00"), order.total)
+    assert [(line.sku, line.quantity) for line in order.lines.order_by("pk")] == [
+        (products[0].sku, 2),
+        (products[1].sku, 1),
+    ]
+    assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [8, 4]
+    assert list(order.events.values_list("kind", flat=True)) == [OrderEvent.Kind.PLACED]
+    assert Profile.objects.get(user=member).language == order.language
+
+
+def test_the_members_language_is_upserted_not_duplicated(member, products):
+    Profile.objects.create(user=member, language="en", phone="139 0000 0000")
+    place(member, products, language="zh-hans")
+    profile = Profile.objects.get(user=member)
+    assert (profile.language, profile.phone) == ("zh-hans", "139 0000 0000")
+
+
+def test_a_taken_order_number_is_drawn_again_and_nothing_is_kept_twice(
+    member, products, monkeypatch
+):
+    """A collision with an existing number rolls the whole attempt back (stock, lines)
+    and places again under a fresh number: no savepoint per order for a one-in-a-million
+    event."""
+    from orders.services import ordering
+
+    first = place(member, products)
+    drawn = iter([first.number, "ZZZZ-ZZZZ"])
+    monkeypatch.setattr(ordering, "new_order_number", lambda: next(drawn))
+    second = place(member, products)
+    assert second.number == "ZZZZ-ZZZZ"
+    assert Order.objects.count() == 2
+    assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [6, 3]
+    assert second.lines.count() == 2 and second.events.count() == 1
+
+
+def test_numbers_taken_every_time_give_up_with_the_database_error(member, products, monkeypatch):
+    from orders.services import ordering
+
+    first = place(member, products)
+    monkeypatch.setattr(ordering, "new_order_number", lambda: first.number)
+    with pytest.raises(IntegrityError):
+        place(member, products)
+    assert Order.objects.count() == 1
+    assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [8, 4]
