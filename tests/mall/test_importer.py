@@ -397,6 +397,26 @@ class TestBadInput:
         ]
         assert list(Product.objects.values_list("sku", flat=True)) == ["GOODS"]
 
+    def test_variation_before_its_parent_that_is_rejected_later_is_rejected(self, write_csv):
+        # The parent's row is rejected only when products are sorted out (a new product
+        # needs a name), after the variation above it had found it.
+        path = write_csv(
+            [
+                {"Type": "variation", "SKU": "P-1", "Parent": "P", "Regular price": "5"},
+                {"Type": "variable", "SKU": "P"},
+                {"Type": "simple", "SKU": "GOODS", "Name": "Goods", "Regular price": "1"},
+            ]
+        )
+
+        _out, err, error = run_import(path)
+
+        assert error is not None
+        assert err.splitlines() == [
+            "rejected line 2 (SKU P-1): its parent P (line 3) was rejected",
+            "rejected line 3 (SKU P): no name",
+        ]
+        assert list(Product.objects.values_list("sku", flat=True)) == ["GOODS"]
+
     def test_same_sku_twice_the_later_row_updates_and_bad_dates(self, write_csv):
         path = write_csv(
             [
