@@ -9,9 +9,10 @@ levels deep), then runs the import three times, each in a fresh child process so
 peak memory (``ru_maxrss``) is its own: the first import into an empty catalogue, the
 same file again (nothing changes), and a partial file of ``SKU,Regular price`` (every
 price changes). Database: ``--database-url``, else a temporary SQLite file (migrated
-first). Budget (issue 13): 15 s and 300 MB peak for the first import on this machine,
-judged on the CPU seconds of the importing process (see ``main``); the run prints the
-figures and whether they are within it, and writes
+first). Budget (issue 13): 15 s for the first import on this machine, judged on the CPU
+seconds of the importing process (see ``main``), and 300 MB peak for each of the three
+imports (a re-import holds the stored products as well as the file's rows); the run
+prints the figures and whether they are within it, and writes
 ``bench/results/import_products.json``. Not a test: timings depend on the machine and
 on what else runs on it, so the CPU seconds of the importing process and the load
 average are reported beside the wall-clock time.
@@ -172,14 +173,14 @@ def main():
     # The budget is judged on the importing process's CPU seconds: on this 2-core machine,
     # shared with other work, wall-clock time mostly measures the queue for a core (the
     # import is CPU-bound: SQLite runs in the process, PostgreSQL answers bulk statements).
-    results["within_budget"] = (
-        first["cpu_seconds"] <= BUDGET_SECONDS and first["peak_mb"] <= BUDGET_MB
-    )
+    peak_mb = max(results[step]["peak_mb"] for step in ("first", "again", "prices"))
+    results["within_budget"] = first["cpu_seconds"] <= BUDGET_SECONDS and peak_mb <= BUDGET_MB
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "import_products.json").write_text(json.dumps(results, indent=2) + "\n")
     print(
         f"bench: import rows={args.rows} cpu_seconds={first['cpu_seconds']:.1f} "
         f"seconds={first['seconds']:.1f} peak_mb={first['peak_mb']:.0f} "
+        f"peak_mb_any={peak_mb:.0f} "
         f"budget={'met' if results['within_budget'] else 'MISSED'}"
     )
 

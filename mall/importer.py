@@ -107,6 +107,7 @@ _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
 _IMAGE_URL = re.compile(r"^(https?://[^\s]+|/[^/\s][^\s]*)$", re.IGNORECASE)
 _BATCH = 500
+_WRITE_BATCH = 2000  # rows written together (their products are in memory together)
 
 # Labels of cells in row errors, translated only when an error shows them.
 _LABELS = {
@@ -234,16 +235,47 @@ class _Row:
     ambiguous: list[tuple[str, _Ambiguous]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     # Filled in while resolving:
-    product: Product | None = None  # the stored product this row updates
+    product: _StoredProduct | None = None  # the stored product this row updates
     set_sku: bool = False  # matched by ID, and the file gives it a new SKU
     set_wc_id: bool = False
     parent_row: _Row | None = None
-    parent_product: Product | None = None
+    parent_product: _StoredProduct | None = None
+    # Filled in while writing, on a variable row: what its variations need of it.
+    saved: _Parent | None = None
 
     @property
     def key(self):
         """The identity within the file: the SKU in lower case, else ``("id", ID)``."""
         return self.sku.lower() if self.sku else ("id", self.wc_id)
+
+
+@dataclass(slots=True, eq=False)
+class _StoredProduct:
+    """What matching a row needs of a stored product, not the model instance itself.
+
+    50,000 ``Product`` instances take about 150 MB (every translated text, the JSON fields
+    decoded); the writer loads the instances a batch at a time (``_Writer``).
+    """
+
+    pk: int
+    sku: str
+    wc_id: int | None
+    is_variable: bool
+    parent_id: int | None
+
+
+@dataclass(slots=True, frozen=True)
+class _Parent:
+    """A variable product as its variations are written: id, current name (in the run's
+    language), attribute values."""
+
+    pk: int
+    name: str
+    attribute_choices: dict
+
+    @classmethod
+    def of(cls, product):
+        return cls(product.pk, product.name, product.attribute_choices)
 
 
 # --------------------------------------------------------------------------- reading
@@ -934,7 +966,8 @@ class _NewProducts:
     neither; the defaults are computed once here (a callable default such as ``dict`` is
     called for each product, so no two share one). A translated field's value goes to
     the field and to its column in the active language, as the keyword constructor puts
-    it; ``parent`` is set through its descriptor, so the parent object is cached as well.
+    it; a ``parent`` given as a ``Product`` is set through its descriptor, so the parent
+    object is cached as well (the importer gives a :class:`_Parent`: its id only).
     Build within the language of the run (``translation.override``).
     """
 
@@ -969,13 +1002,18 @@ class _NewProducts:
         if parent is not None:
             args[self.parent_slot] = parent.pk
         product = Product(*args)
-        if "parent" in values:
+        if "parent" in values and (parent is None or isinstance(parent, Product)):
             product.parent = parent
         return product
 
 
 class _Writer:
-    """Creates and updates products in a few bulk queries per batch."""
+    """Creates and updates products in a few bulk queries per batch of rows.
+
+    A batch's stored products are loaded when it is written and let go after it, as are
+    the products it creates: a 50,000-row file never has 50,000 ``Product`` instances in
+    memory at once (about 150 MB). All batches run in the import's one transaction.
+    """
 
     def __init__(self, report):
         self.report = report
@@ -985,33 +1023,50 @@ class _Writer:
         self.blanks = _NewProducts()
 
     def write(self, rows, parents):
-        """Write ``rows`` (same kind group); ``parents`` maps a variation row to its parent.
+        """Write ``rows`` (same kind group); ``parents`` maps a variation row's line to its
+        parent (a :class:`_Parent`).
 
-        Returns the stored variable products whose name changed.
+        Sets ``row.saved`` on variable rows. Returns the ids of the stored variable
+        products whose name changed.
         """
         now = timezone.now()
+        renamed = []
+        for batch in _chunks(rows, _WRITE_BATCH):
+            renamed += self._write_batch(batch, parents, now)
+        return renamed
+
+    def _write_batch(self, rows, parents, now):
+        stored = {}
+        for batch in _chunks({row.product.pk for row in rows if row.product is not None}):
+            for product in Product.objects.filter(pk__in=batch).order_by():
+                stored[product.pk] = product
         to_create, to_update, changed, renamed = [], [], set(), []
-        wanted = {}
+        written, wanted = {}, {}
         for row in rows:
             parent = parents.get(row.line)
             values = _desired(row, parent)
-            product = row.product
-            if product is None:
+            if row.product is None:
                 values["sku"] = row.sku
                 values["slug"] = self._slug(values.get("name") or row.sku, row.sku)
                 product = self.blanks.build(values)
                 to_create.append(product)
-                row.product = product
             else:
+                # Two rows of a file may update one product (one by SKU, one by ID): they
+                # share the instance, so the later one sees the earlier one's changes.
+                product = stored[row.product.pk]
                 diff = [name for name in values if _differs(product, name, values[name])]
                 if "name" in diff and product.is_variable:
-                    renamed.append(product)
+                    renamed.append(product.pk)
                 for name in diff:
-                    setattr(product, name, values[name])
+                    if name == "parent":
+                        product.parent_id = values[name].pk if values[name] else None
+                    else:
+                        setattr(product, name, values[name])
                 if diff:
                     product.updated_at = now
                     to_update.append((product, tuple(diff)))
                     changed.add(row.line)
+            written[row.line] = product
             if "categories" in row.present:
                 wanted[row.line] = (
                     product,
@@ -1027,7 +1082,10 @@ class _Writer:
         created = {id(p) for p in to_create}
         changed |= self._sync_categories(wanted, created)
         for row in rows:
-            if id(row.product) in created:
+            product = written[row.line]
+            if row.kind == VARIABLE:
+                row.saved = _Parent.of(product)
+            if id(product) in created:
                 self.report.created.append(row.sku)
             elif row.line in changed:
                 self.report.updated.append(row.sku)
@@ -1252,10 +1310,22 @@ def import_products(path, *, dry_run=False, language=None):
 
 
 class _Stored:
-    """The stored products a file may touch, by SKU (lower case) and by WooCommerce ID."""
+    """The stored products a file may touch, by SKU (lower case) and by WooCommerce ID.
+
+    Each is a :class:`_StoredProduct` (id, SKU, ID, whether variable, parent id): enough
+    to match rows and resolve parents; the writer loads the model instances.
+    """
+
+    _FIELDS = ("pk", "sku", "wc_id", "is_variable", "parent_id")
 
     def __init__(self, skus, wc_ids):
         self.by_key, self.by_id, self.by_pk = {}, {}, {}
+
+        def keep(query, replace=False):
+            for values in query.order_by().values_list(*self._FIELDS):
+                if replace or values[0] not in self.by_pk:
+                    self.by_pk[values[0]] = _StoredProduct(*values)
+
         for batch in _chunks(skus):
             # Lower() for other spellings (the unique index on Lower(sku) serves it); the
             # exact SKUs too where they are not ASCII, because SQLite's lower() changes
@@ -1264,18 +1334,14 @@ class _Stored:
             exotic = [sku for sku in batch if not sku.isascii()]
             if exotic:
                 condition |= Q(sku__in=exotic)
-            query = Product.objects.alias(sku_key=Lower("sku")).filter(condition).order_by()
-            for product in query:
-                self.by_pk.setdefault(product.pk, product)
+            keep(Product.objects.alias(sku_key=Lower("sku")).filter(condition))
         # Products of rows that name them by ID only (or by an ID whose SKU changed).
         known = {product.wc_id for product in self.by_pk.values()}
         for batch in _chunks(wc_id for wc_id in wc_ids if wc_id not in known):
-            for product in Product.objects.filter(wc_id__in=batch).order_by():
-                self.by_pk.setdefault(product.pk, product)
+            keep(Product.objects.filter(wc_id__in=batch))
         missing = {p.parent_id for p in self.by_pk.values() if p.parent_id} - set(self.by_pk)
         for batch in _chunks(missing):
-            for product in Product.objects.filter(pk__in=batch).order_by():
-                self.by_pk[product.pk] = product
+            keep(Product.objects.filter(pk__in=batch), replace=True)
         for product in self.by_pk.values():
             self.by_key[product.sku.lower()] = product
             if product.wc_id is not None:
@@ -1334,13 +1400,46 @@ def _import(rows, report):
 
     writer = _Writer(report)
     renamed = writer.write(products, {})
-    parents = {}
+    parents = _parents(variations)
     for row in variations:
-        parents[row.line] = row.parent_row.product if row.parent_row else row.parent_product
-    writer.write(variations, parents)
+        if row.line not in parents:
+            how, ref = row.parent_ref
+            reject(
+                row,
+                _("its parent %(parent)s (line %(line)d) was rejected")
+                % {"parent": f"id:{ref}" if how == "id" else ref, "line": row.parent_row.line},
+            )
+    writer.write([row for row in variations if row.line in parents], parents)
     for row in live:
         report.warnings += [RowNote(row.line, row.sku, warning) for warning in row.warnings]
     _rename_variations(renamed, report)
+
+
+def _parents(variations):
+    """``{line: _Parent}`` for variation rows, read after their parents were written.
+
+    A parent row of the file gives its own (``row.saved``); a stored parent is read from
+    the database, so it has the name a row of this file may just have given it. A
+    variation whose parent row was rejected after the variation was resolved is left out.
+    """
+    stored = {}
+    for row in variations:
+        target = row.parent_row
+        if target is not None and target.saved is None and target.product is not None:
+            stored[row.line] = target.product.pk  # a stored parent whose row was rejected
+        elif target is None:
+            stored[row.line] = row.parent_product.pk
+    infos = {}
+    for batch in _chunks(set(stored.values())):
+        for product in Product.objects.filter(pk__in=batch).order_by():
+            infos[product.pk] = _Parent.of(product)
+    parents = {}
+    for row in variations:
+        if row.line in stored:
+            parents[row.line] = infos[stored[row.line]]
+        elif row.parent_row.saved is not None:
+            parents[row.line] = row.parent_row.saved
+    return parents
 
 
 def _match(row, stored):

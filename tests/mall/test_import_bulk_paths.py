@@ -8,12 +8,16 @@ the product ``Product(**values)`` and ``save()`` would have made.
 import datetime
 import zoneinfo
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.db import transaction
 from django.utils import timezone, translation
 
-from mall.importer import _insert_rows, _NewProducts
+from mall import importer
+from mall.importer import _insert_rows, _NewProducts, import_products
 from mall.models import Product
+from tests.mall.conftest import DEMO_CATALOGUE
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +99,66 @@ def test_inserted_products_read_back_as_saved_ones(django_assert_num_queries):
         k: v for k, v in fields(stored).items() if k not in skip
     }
     assert second.price is None and second.name_en == "Second"
+
+
+# --------------------------------------------------------------------------- write batches
+
+FILES = Path(__file__).parent / "files"
+ONE_PRODUCT_TWICE_AND_A_LATE_RENAME = """\
+ID,Type,SKU,Name,Regular price,Parent
+,,HL-DUVET,,99.00,
+1001,simple,HL-DUVET-2,Duvet Cover,120.00,
+703,variation,TEE-OWN,,21.00,
+700,variable,TEE,Tee,,
+"""
+
+
+def catalogue():
+    """Every product's stored fields by SKU (parent as its SKU), and its categories."""
+    skip = {"id", "parent_id", "created_at", "updated_at"}
+    products = Product.objects.select_related("parent").prefetch_related("categories")
+    return {
+        p.sku: (
+            {k: v for k, v in fields(p).items() if k not in skip},
+            p.parent.sku if p.parent else None,
+            sorted(c.full_name for c in p.categories.all()),
+        )
+        for p in products
+    }
+
+
+def import_in_batches_of(size, monkeypatch, tmp_path):
+    """Import the demo catalogue, a stock-parent file and a file that updates one product
+    from two rows and renames a parent after a variation of it; return the reports'
+    summaries and the catalogue, then roll it all back."""
+    monkeypatch.setattr(importer, "_WRITE_BATCH", size)
+    late = tmp_path / "late.csv"
+    late.write_text(ONE_PRODUCT_TWICE_AND_A_LATE_RENAME)
+    paths = (DEMO_CATALOGUE, FILES / "wc_stock_parent.csv", late)
+    with transaction.atomic():
+        summaries = [import_products(path).summary() for path in paths]
+        result = summaries, catalogue()
+        transaction.set_rollback(True)
+    return result
+
+
+def test_writing_a_row_at_a_time_gives_what_one_batch_gives(monkeypatch, tmp_path):
+    # A 50,000-row file is written 2,000 rows at a time, each batch's products loaded
+    # then let go (the memory budget); the batches must not change the result, also where
+    # two rows update one product or a variation's stored parent is renamed after it.
+    one_by_one = import_in_batches_of(1, monkeypatch, tmp_path)
+    together = import_in_batches_of(10_000, monkeypatch, tmp_path)
+
+    assert one_by_one == together
+    summaries, products = together
+    assert summaries[2] == "created 0, updated 6, skipped 0, rejected 0, unchanged 0"
+    assert len(products) == 39 + 4
+    duvet, _parent, categories = products["HL-DUVET-2"]
+    assert (duvet["price"], duvet["wc_id"], duvet["name_en"]) == (
+        Decimal("120.00"),
+        1001,
+        "Duvet Cover",
+    )
+    assert categories and "HL-DUVET" not in products
+    own, parent, _categories = products["TEE-OWN"]
+    assert (own["name_en"], own["price"], parent) == ("Tee", Decimal("21.00"), "TEE")

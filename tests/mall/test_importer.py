@@ -144,8 +144,10 @@ class TestWooCommerceSample:
         }
         categories = category_paths()
 
-        # 10, plus the category pairing of a language run (mall.import_languages).
-        with django_assert_max_num_queries(11):
+        # 10, plus the category pairing of a language run (mall.import_languages), plus
+        # one: stored products are matched from their ids and SKUs, and read whole one
+        # write batch at a time (a 50,000-row file's instances do not fit the memory budget).
+        with django_assert_max_num_queries(12):
             out, _err, error = run_import(wc_sample)
 
         assert error is None
@@ -392,6 +394,26 @@ class TestBadInput:
             "rejected line 2 (SKU P): unparseable stock 'lots'",
             "rejected line 3 (SKU P-1): its parent P (line 2) was rejected",
             "rejected line 4 (SKU Q-1): its parent GOODS (line 5) is not a variable product",
+        ]
+        assert list(Product.objects.values_list("sku", flat=True)) == ["GOODS"]
+
+    def test_variation_before_its_parent_that_is_rejected_later_is_rejected(self, write_csv):
+        # The parent's row is rejected only when products are sorted out (a new product
+        # needs a name), after the variation above it had found it.
+        path = write_csv(
+            [
+                {"Type": "variation", "SKU": "P-1", "Parent": "P", "Regular price": "5"},
+                {"Type": "variable", "SKU": "P"},
+                {"Type": "simple", "SKU": "GOODS", "Name": "Goods", "Regular price": "1"},
+            ]
+        )
+
+        _out, err, error = run_import(path)
+
+        assert error is not None
+        assert err.splitlines() == [
+            "rejected line 2 (SKU P-1): its parent P (line 3) was rejected",
+            "rejected line 3 (SKU P): no name",
         ]
         assert list(Product.objects.values_list("sku", flat=True)) == ["GOODS"]
 
