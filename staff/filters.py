@@ -12,7 +12,7 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Replace
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +31,10 @@ SORT_CHOICES = [
     ("-number", _("Order number, descending")),
     ("status", _("Status (in order of the process)")),
     ("-status", _("Status (reverse order of the process)")),
+    ("call_back_at", _("Call-back time, earliest first")),
 ]
+# The "Calls due" queue's own default sort: the call-back that came due first.
+CALLS_DUE_SORT = "call_back_at"
 # Every sort the list's column headers link to, in both directions (``SORT_CHOICES``).
 SORTABLE_COLUMNS = ("placed_at", "number", "total", "status")
 DEFAULT_SORT = "-placed_at"
@@ -246,12 +249,11 @@ class OrderFilter(django_filters.FilterSet):
         condition = selectors.queue_filter(value)
         if condition is None:
             return queryset
-        if value == "calls_due":
-            # Oldest call-back first, unless the query string asks for another sort.
-            return queryset.filter(condition).order_by("call_back_at", "pk")
         return queryset.filter(condition)
 
     def sort_orders(self, queryset, name, value):
+        if value == CALLS_DUE_SORT:
+            return queryset.order_by(F("call_back_at").asc(nulls_last=True), "pk")
         if value.lstrip("-") == "status":
             # Newest first within a status, whichever way the statuses run.
             return queryset.annotate(status_rank=STATUS_RANK).order_by(
@@ -265,4 +267,6 @@ class OrderFilter(django_filters.FilterSet):
         """The sort in effect: the valid ``sort`` value, or the default (newest first)."""
         self.errors  # noqa: B018 - validates a bound form
         cleaned = getattr(self.form, "cleaned_data", None) or {}
-        return cleaned.get("sort") or DEFAULT_SORT
+        if cleaned.get("sort"):
+            return cleaned["sort"]
+        return CALLS_DUE_SORT if cleaned.get("queue") == "calls_due" else DEFAULT_SORT

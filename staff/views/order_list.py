@@ -14,7 +14,7 @@ from orders import selectors, services
 from orders.models import ORDER_ADMINS, Status
 from staff import calling
 from staff import views as staff_views
-from staff.filters import SORTABLE_COLUMNS, OrderFilter
+from staff.filters import CALLS_DUE_SORT, SORTABLE_COLUMNS, OrderFilter
 from staff.views._base import StaffRequiredMixin, _query_string, staff_orders
 from staff.views.selection import MAX_ORDERS
 
@@ -151,6 +151,10 @@ class OrderListView(StaffRequiredMixin, TemplateView):
         role_queue = not params and selectors.default_list_query(request.user)
         if role_queue:
             params = QueryDict(role_queue)
+        if params.get("queue") == "calls_due" and not params.get("sort"):
+            # "Calls due" runs by call-back time, and its sort box and headers say so.
+            params = params.copy()
+            params["sort"] = CALLS_DUE_SORT
         filterset = OrderFilter(params, queryset=staff_orders(request), request=request)
         orders = filterset.qs
 

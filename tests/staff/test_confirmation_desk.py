@@ -690,3 +690,17 @@ def test_the_change_form_keeps_what_was_typed_across_searches(login, admin_user,
     order = reload(order)
     assert sorted(order.lines.values_list("sku", "quantity")) == [("MUG-1", 3), ("TEA-J", 1)]
     assert order.city == "Suzhou"
+
+
+def test_calls_due_says_it_runs_by_call_back_time(login, member, admin_user):
+    orders = [place(member) for _ in range(2)]
+    now = timezone.now()
+    for minutes, order in zip((5, 30), orders, strict=True):
+        Order.objects.filter(pk=order.pk).update(
+            call_back_at=now - datetime.timedelta(minutes=minutes)
+        )
+    page = login(admin_user).get(LIST, {"queue": "calls_due"})
+    assert numbers(page) == [orders[1].number, orders[0].number]
+    html = page.content.decode()
+    assert '<option value="call_back_at" selected>Call-back time, earliest first</option>' in html
+    assert "▼" not in html and "▲" not in html  # no column header claims the order
