@@ -3,7 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from mall.health import healthz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("", include("mall.storefront_urls")),
     path("", include("orders.urls")),
     path("staff/", include("staff.urls")),

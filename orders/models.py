@@ -873,3 +873,47 @@ class CodCollection(models.Model):
 
     def __str__(self):
         return f"{self.order} {self.amount}"
+
+
+class OutboxEmail(models.Model):
+    """One e-mail to a member about one order event (issue 15): the outbox.
+
+    Written by ``orders.services`` in the same transaction as the event it tells about,
+    so an order change and the promise of its e-mail commit together; ``(event, kind)``
+    is unique, so one event never queues the same e-mail twice. ``orders.tasks`` sends
+    it under a row lock and stamps ``sent_at``: a task that runs twice (a worker killed
+    mid-task, a retry, a staff retry click) finds the stamp and sends nothing.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Not sent (no address)")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="emails")
+    event = models.ForeignKey(
+        OrderEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="emails"
+    )
+    kind = models.CharField(_("e-mail"), max_length=30)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("queued"), auto_now_add=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing e-mail")
+        verbose_name_plural = _("outgoing e-mails")
+        ordering = ["-created_at", "-pk"]
+        permissions = [("retry_email", "Can send a failed member e-mail again")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "kind"], name="outbox_one_mail_per_event"),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="outbox_state_idx")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.kind} {self.state}"

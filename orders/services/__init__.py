@@ -21,6 +21,7 @@ One module per business step; this package re-exports every public name, so
 - ``cash``: ``record_remittance``, ``cash_in_hand``;
 - ``settlement``: ``preview_settlement``, ``apply_settlement`` (carriers' COD files);
 - ``availability``: ``allowed_actions``, ``may_ever``;
+- ``outbox``: ``retry_email``, ``failed_emails`` (member e-mails that failed, issue 15);
 - private helpers: ``_inputs`` (cleaning), ``_bookkeeping`` (version, event, e-mail),
   ``_stock`` (reserve and release), ``_guards``.
 """
@@ -64,6 +65,7 @@ from orders.services.ordering import (
     edit_order,
     place_order,
 )
+from orders.services.outbox import check_retry_email, failed_emails, retry_email
 from orders.services.payments import (
     check_record_payment,
     check_record_refund,
@@ -109,12 +111,14 @@ __all__ = [
     "check_record_remittance",
     "check_record_return",
     "check_ship",
+    "check_retry_email",
     "check_void",
     "clean_address",
     "collects_cash",
     "confirm_order",
     "create_member",
     "edit_order",
+    "failed_emails",
     "invalidate_order",
     "latest_call_outcome",
     "log_call",
@@ -129,6 +133,7 @@ __all__ = [
     "record_refund",
     "record_remittance",
     "record_return",
+    "retry_email",
     "ship_order",
     "void_payment",
 ]

@@ -35,7 +35,8 @@ One module per business step; this package re-exports every view and helper, so
 - ``printing``: the printable order sheet (``OrderPrintView``), several at once
   (``OrderSheetsPrintView``);
 - ``reports``: the reports by business day, charts and downloads (``ReportsView``);
-- ``desk``: change an order for the member, take an order by phone (issue 11).
+- ``desk``: change an order for the member, take an order by phone (issue 11);
+- ``outbox``: member e-mails that failed, with a retry button (issue 15).
 """
 
 from staff.views._base import (
@@ -69,6 +70,7 @@ from staff.views.order_detail import (
     detail_context,
 )
 from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
+from staff.views.outbox import OutboxRetryView, OutboxView
 from staff.views.printing import OrderPrintView, OrderSheetsPrintView
 from staff.views.reports import ReportsView
 from staff.views.settlements import SettlementPreviewView, SettlementUploadView
@@ -101,6 +103,8 @@ __all__ = [
     "OrderRefundView",
     "OrderReturnView",
     "OrderSheetsPrintView",
+    "OutboxRetryView",
+    "OutboxView",
     "OrderShipView",
     "PaymentVoidView",
     "RemittanceView",
