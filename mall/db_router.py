@@ -20,6 +20,7 @@ import contextlib
 import contextvars
 import itertools
 import logging
+import sys
 import threading
 import time
 
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +194,23 @@ class DatabaseChoiceMiddleware:
                 return response
             except (OperationalError, InterfaceError) as again:
                 exception = again
-        logger.error("database unreachable on %s: %s", request.path, exception)
-        for alias in connections:
-            with contextlib.suppress(DatabaseError):
-                connections[alias].close()
-        # Rendered without the request's context processors: they would ask the database.
-        return HttpResponse(render_to_string("try_again.html"), status=503)
+        return try_again(request, exception)
+
+
+def try_again(request, exception):
+    """The 503 "please try again" page for a database that could not be reached."""
+    logger.error("database unreachable on %s: %s", request.path, exception)
+    for alias in connections:
+        with contextlib.suppress(DatabaseError):
+            connections[alias].close()
+    # Rendered without the request's context processors: they would ask the database.
+    return HttpResponse(render_to_string("try_again.html"), status=503)
+
+
+def server_error(request):
+    """``handler500``: a database lost outside a view (a session saved after the page, a
+    middleware's query) is a 503 "please try again" too; anything else is Django's 500."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
+        return try_again(request, exception)
+    return defaults.server_error(request)

@@ -167,6 +167,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A message taken by a worker that died comes back after this many seconds.
     "visibility_timeout": int(os.environ.get("MALL_CELERY_VISIBILITY_TIMEOUT_S", "3600")),
+    # How often a worker looks for such messages (every interval × throttle seconds).
+    "unacked_restore_interval": int(os.environ.get("MALL_CELERY_RESTORE_INTERVAL_S", "10")),
+    "unacked_restore_throttle": int(os.environ.get("MALL_CELERY_RESTORE_THROTTLE", "10")),
 }
 # A request never waits long for a broker that is down: it sends the e-mail itself.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}

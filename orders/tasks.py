@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from orders import notifications
@@ -82,8 +82,10 @@ def send_email_task(self, email_id):
     back-off (``MALL_EMAIL_MAX_RETRIES`` times). The row keeps the last error."""
     try:
         return deliver_email(email_id)
-    except SendFailed as exc:
+    except (SendFailed, DatabaseError) as exc:  # SMTP refused, or the database restarting
         if self.request.retries >= settings.MALL_EMAIL_MAX_RETRIES:
+            if isinstance(exc, DatabaseError):
+                raise
             return "failed"
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
 
