@@ -8,12 +8,14 @@ embedded default, ``make run`` and the tests) or when the broker cannot be reach
 same work runs in this process right away (it is called after the commit).
 """
 
+import contextlib
 import logging
 import random
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -23,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 # Header naming the outbox row on every message sent (the scale-out test counts by it).
 EMAIL_ID_HEADER = "X-Mall-Email-Id"
+# How long the cache remembers an e-mail handed to the backend (longer than every retry).
+SENT_MEMORY_S = 7 * 24 * 3600
 
 
 class SendFailed(Exception):
@@ -33,7 +37,11 @@ def deliver_email(email_id):
     """Send outbox e-mail ``email_id`` unless it was sent already; return its state.
 
     The row is locked (``select_for_update``) from the check to the ``sent_at`` stamp, so
-    two runs of the same task, at once or one after the other, send one message. A
+    two runs of the same task, at once or one after the other, send one message; a run
+    killed before the send leaves the row unstamped (its transaction rolls back) for the
+    next run to send. Right after the send a note goes to the cache (Redis in
+    production), so a run whose stamp was lost with the database (sent, then the commit
+    failed) is stamped by the next run without sending again. A
     member without an address: ``skipped``. An unknown id: ``None``. A backend failure
     is recorded on the row (``failed``, ``attempts``, ``last_error``) and raised as
     ``SendFailed`` after the commit, for the caller to retry.
@@ -55,8 +63,10 @@ def deliver_email(email_id):
             if message is None:
                 email.state = State.SKIPPED
             else:
-                message.extra_headers[EMAIL_ID_HEADER] = str(email.pk)
-                message.send()
+                if not _handed_over(email.pk):
+                    message.extra_headers[EMAIL_ID_HEADER] = str(email.pk)
+                    message.send()
+                    _note_handed_over(email.pk)
                 email.state = State.SENT
                 email.sent_at = timezone.now()
                 email.last_error = ""
@@ -69,6 +79,24 @@ def deliver_email(email_id):
     if failure is not None:
         raise SendFailed(str(failure)) from failure
     return email.state
+
+
+def _sent_key(email_id):
+    return f"outbox-sent:{email_id}"
+
+
+def _handed_over(email_id):
+    """Whether an earlier run handed ``email_id`` to the backend but lost its database
+    commit (the primary restarting between the send and the stamp): noted in the cache."""
+    try:
+        return bool(cache.get(_sent_key(email_id)))
+    except Exception:  # the cache is a second guard; the row lock is the first
+        return False
+
+
+def _note_handed_over(email_id):
+    with contextlib.suppress(Exception):
+        cache.set(_sent_key(email_id), 1, SENT_MEMORY_S)
 
 
 def retry_delay(retries):
