@@ -71,7 +71,9 @@ def deliver_email(email_id):
                 email.sent_at = timezone.now()
                 email.last_error = ""
         except Exception as exc:  # any backend or rendering error: kept for staff to see
-            logger.exception("outbox e-mail %s (%s): send failed", email_id, email.kind)
+            notifications.logger.exception(
+                "order %s: could not send the %s e-mail", email.order_id, email.kind
+            )
             email.state = State.FAILED
             email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             failure = exc
