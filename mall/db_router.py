@@ -106,6 +106,17 @@ def choose_replica():
     return None
 
 
+@contextlib.contextmanager
+def reading_replica():
+    """Within the block the shop's tables are read from a usable replica, if any (a
+    worker's export or report); writes still go to the primary."""
+    token = _reading_from.set(choose_replica())
+    try:
+        yield
+    finally:
+        _reading_from.reset(token)
+
+
 def reading_from():
     """The database alias this request reads the shop's tables from."""
     return _reading_from.get() or PRIMARY

@@ -212,6 +212,12 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
+# Files the application writes (large exports made by a worker): a volume every web
+# process and worker shares in production (docker-compose.yml: "media").
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+# A filtered list longer than this is exported by a worker, with a progress page.
+MALL_EXPORT_INLINE_ROWS = int(os.environ.get("MALL_EXPORT_INLINE_ROWS", "5000"))
+
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]

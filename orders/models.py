@@ -917,3 +917,44 @@ class OutboxEmail(models.Model):
 
     def __str__(self):
         return f"{self.order_id} {self.kind} {self.state}"
+
+
+class ExportJob(models.Model):
+    """A large export of the staff order list made by a worker (issue 15).
+
+    ``query`` is the list's query string (its filters) and ``file_format`` ``csv`` or
+    ``xlsx``; ``rows_done`` of ``rows_total`` is the progress the page shows. The file is
+    kept in the default storage (a volume every web process and worker shares) under
+    ``exports/``. Only ``user`` sees it.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Being made")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    query = models.TextField(blank=True)
+    file_format = models.CharField(max_length=4, default="csv")
+    language = models.CharField(max_length=10, default="en")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"export {self.pk} ({self.state})"
+
+    @property
+    def percent(self):
+        """Progress, 0 to 100."""
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0

@@ -25,6 +25,12 @@ urlpatterns = [
     path("orders/bulk/allocate/", views.BulkAllocateView.as_view(), name="order-bulk-allocate"),
     path("orders/print/", views.OrderSheetsPrintView.as_view(), name="order-print-many"),
     path("reports/", views.ReportsView.as_view(), name="reports"),
+    path("exports/<int:job_id>/", views.ExportJobView.as_view(), name="export-job"),
+    path(
+        "exports/<int:job_id>/download/",
+        views.ExportDownloadView.as_view(),
+        name="export-download",
+    ),
     path("outbox/", views.OutboxView.as_view(), name="outbox"),
     path("outbox/<int:pk>/retry/", views.OutboxRetryView.as_view(), name="outbox-retry"),
     path("orders/new/", views.PhoneOrderView.as_view(), name="order-new"),

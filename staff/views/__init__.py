@@ -63,6 +63,7 @@ from staff.views.dashboard import DashboardView
 from staff.views.deliveries import DeliveryListView, PickingListView, RunSheetView
 from staff.views.desk import OrderEditView, PhoneOrderView
 from staff.views.export import FORMULA_START, OrderExportView
+from staff.views.export_jobs import ExportDownloadView, ExportJobView
 from staff.views.order_detail import (
     BOX_ACTIONS,
     EXPLAINED_REFUSALS,
@@ -104,6 +105,8 @@ __all__ = [
     "OrderReturnView",
     "OrderSheetsPrintView",
     "OutboxRetryView",
+    "ExportDownloadView",
+    "ExportJobView",
     "OutboxView",
     "OrderShipView",
     "PaymentVoidView",
