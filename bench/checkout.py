@@ -76,7 +76,8 @@ class Gunicorn:
     (23+ otherwise creates a control socket under ``~/.gunicorn``).
     """
 
-    def __init__(self, database_url, workers, log_path):
+    def __init__(self, database_url, workers, log_path, extra_env=None):
+        self.extra_env = extra_env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -108,7 +109,7 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,
-            env=server_env(self.database_url),
+            env={**server_env(self.database_url), **self.extra_env},
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

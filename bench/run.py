@@ -47,6 +47,7 @@ FULL = {
     "detail_orders": 25,
     "actions": {"rounds": 4, "per_round": 50},
     "checkout": {"levels": [1, 4, 8, 16], "rounds": 3, "seconds": 15},
+    "email": {"users": 8, "rounds": 4, "seconds": 15},
 }
 QUICK = {
     "sizes": [100, 300],
@@ -55,6 +56,7 @@ QUICK = {
     "detail_orders": 5,
     "actions": {"rounds": 2, "per_round": 3},
     "checkout": {"levels": [1, 4], "rounds": 1, "seconds": 3},
+    "email": {"users": 2, "rounds": 1, "seconds": 3},
 }
 
 
@@ -96,9 +98,9 @@ def reset_orders():
     from django.db import connection
 
     from mall.models import Product
-    from orders.models import Order, OrderEvent, OrderLine, Payment
+    from orders.models import Order, OrderEvent, OrderLine, OutboxEmail, Payment
 
-    tables = [m._meta.db_table for m in (OrderEvent, Payment, OrderLine, Order)]
+    tables = [m._meta.db_table for m in (OutboxEmail, OrderEvent, Payment, OrderLine, Order)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
@@ -239,6 +241,10 @@ def main(argv=None):
         results["checkout"] = None
     else:
         results["checkout"] = checkout.run(url, log=log, **plan["checkout"])
+        # 5. The member's e-mail in the request vs by a Celery worker (issue 15).
+        from bench import email_worker
+
+        results["email"] = email_worker.run(url, log=log, **plan["email"])
 
     results["load_at_end"] = os.getloadavg()
     failures = check(results, quick=args.quick)
@@ -270,6 +276,12 @@ def check(results, *, quick):
         errors = sum(lv["ours_errors"] + lv["raw_errors"] for lv in levels) + s["errors"]
         if errors:
             failures.append(f"{errors} checkout errors")
+    e = results.get("email")
+    if e and not e.get("skipped"):
+        if e["in_request"]["errors"] or e["worker"]["errors"]:
+            failures.append(f"checkout errors in the e-mail comparison: {e}")
+        if e["unsent"]:
+            failures.append(f"{e['unsent']} e-mails left unsent by the worker")
     return failures
 
 
