@@ -174,6 +174,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # A request never waits long for a broker that is down: it sends the e-mail itself.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Celery beat (one `celery -A mall beat` process): reports kept computed for the reports
+# page (a page shows figures at most MALL_REPORT_MAX_AGE_S old, else computes them), and
+# e-mails whose hand-over to the broker was lost queued again.
+MALL_REPORT_REFRESH_S = int(os.environ.get("MALL_REPORT_REFRESH_S", "300"))
+MALL_REPORT_MAX_AGE_S = int(os.environ.get("MALL_REPORT_MAX_AGE_S", "600"))
+CELERY_BEAT_SCHEDULE = {
+    "refresh-reports": {"task": "staff.refresh_reports", "schedule": MALL_REPORT_REFRESH_S},
+    "send-pending-emails": {"task": "orders.send_pending_emails", "schedule": 60.0},
+}
 # Retries of a failed SMTP send: this many, waiting 2^n seconds (with jitter, at most 10 min).
 MALL_EMAIL_MAX_RETRIES = int(os.environ.get("MALL_EMAIL_MAX_RETRIES", "5"))
 

@@ -1,4 +1,5 @@
-"""Background work of the back office (issue 15): large exports of the order list.
+"""Background work of the back office (issue 15): large exports of the order list, and
+the reports kept computed for the reports page.
 
 ``start_export`` writes an ``ExportJob`` and hands it to a worker after the commit (or
 makes the file in this process without a broker, as ``orders.tasks`` does e-mails). The
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files import File
 from django.db import transaction
 from django.http import QueryDict
@@ -106,3 +108,43 @@ def make_export(job_id):
 def export_orders_task(self, job_id):
     """Celery task: make export ``job_id`` (see ``make_export``)."""
     return make_export(job_id)
+
+
+# --- report refreshes ----------------------------------------------------------------------
+
+
+def _report_key(first, last):
+    return f"reports:{first:%Y%m%d}:{last:%Y%m%d}"
+
+
+def cached_report(first, last):
+    """``{"at": when computed, "report": Report}`` for the business days ``first`` to
+    ``last`` if a worker computed it at most ``MALL_REPORT_MAX_AGE_S`` seconds ago, else
+    ``None`` (the page computes it itself). Only ``refresh_reports`` writes these."""
+    try:
+        found = cache.get(_report_key(first, last))
+    except Exception:  # the cache is an accelerator: without it the page computes
+        return None
+    if not found:
+        return None
+    age = (timezone.now() - found["at"]).total_seconds()
+    return found if age <= settings.MALL_REPORT_MAX_AGE_S else None
+
+
+@shared_task(name="staff.refresh_reports")
+def refresh_reports():
+    """Compute the report of every preset range (today, last 7 days, this month...) from a
+    replica when one is fresh, and keep it in the cache for the reports page. Run by
+    Celery beat every ``MALL_REPORT_REFRESH_S`` seconds. Returns how many ranges."""
+    from orders import reports
+
+    ranges = {reports.preset_range(name) for name in reports.PRESETS}
+    for first, last in ranges:
+        with db_router.reading_replica():
+            report = reports.build_report(first, last)
+        cache.set(
+            _report_key(first, last),
+            {"at": timezone.now(), "report": report},
+            timeout=settings.MALL_REPORT_MAX_AGE_S * 2,
+        )
+    return len(ranges)
