@@ -918,6 +918,26 @@ class OutboxEmail(models.Model):
     def __str__(self):
         return f"{self.order_id} {self.kind} {self.state}"
 
+    # The e-mail named by the event it tells about (labels the shop translates already).
+    KIND_EVENTS = {
+        "placed": OrderEvent.Kind.PLACED,
+        "confirmed": OrderEvent.Kind.CONFIRMED,
+        "invalidated": OrderEvent.Kind.INVALIDATED,
+        "cancelled": OrderEvent.Kind.CANCELLED,
+        "shipped": OrderEvent.Kind.SHIPPED,
+        "paid": OrderEvent.Kind.PAYMENT_RECORDED,
+        "delivery_attempted": OrderEvent.Kind.DELIVERY_ATTEMPTED,
+        "delivered": OrderEvent.Kind.DELIVERED,
+        "returned": OrderEvent.Kind.RETURNED,
+        "changed_for_member": OrderEvent.Kind.EDITED,
+    }
+
+    @property
+    def kind_label(self):
+        """What the e-mail tells about, in words (the event's label)."""
+        event_kind = self.KIND_EVENTS.get(self.kind)
+        return event_kind.label if event_kind else self.kind
+
 
 class ExportJob(models.Model):
     """A large export of the staff order list made by a worker (issue 15).

@@ -55,7 +55,7 @@ class OutboxRetryView(OutboxPermissionMixin, View):
         else:
             messages.success(
                 request,
-                _("The %(kind)s e-mail of order %(number)s is being sent again.")
-                % {"kind": email.kind, "number": email.order.number},
+                _("The e-mail “%(kind)s” of order %(number)s is being sent again.")
+                % {"kind": email.kind_label, "number": email.order.number},
             )
         return redirect(reverse("staff:outbox"))

@@ -173,7 +173,7 @@ def test_outbox_page_lists_failed_emails_and_retries(
     assert response.status_code == 302
     assert response["Location"] == reverse("staff:outbox")
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        f"The placed e-mail of order {order.number} is being sent again."
+        f"The e-mail “Order placed” of order {order.number} is being sent again."
     ]
     assert order.emails.get().state == "sent"
     assert "No failed e-mails." in client.get(reverse("staff:outbox")).content.decode()
