@@ -97,6 +97,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        # A kept connection is checked before a request reuses it: after a database
+        # restart the first request reconnects instead of failing (issue 15).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -118,7 +121,9 @@ DATABASE_REPLICA_ALIASES = []
 for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
     _alias = f"replica{_number}"
     DATABASES[_alias] = dj_database_url.parse(
-        _url, conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0"))
+        _url,
+        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        conn_health_checks=True,
     )
     DATABASES[_alias].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
