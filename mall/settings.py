@@ -152,8 +152,10 @@ if REDIS_URL:
             "KEY_PREFIX": "mall",
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Django's cached_db, answering a lost database with "please try again" (mall.sessions).
+    SESSION_ENGINE = "mall.sessions.cached_db"
 else:
+    SESSION_ENGINE = "mall.sessions.db"
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",

@@ -163,3 +163,29 @@ def test_healthz_checks_database_and_cache(client):
     assert response.status_code == 200
     assert json.loads(response.content)["database"] == "ok"
     assert json.loads(response.content)["cache"] == "ok"
+
+
+@pytest.mark.parametrize("engine", ["mall.sessions.db", "mall.sessions.cached_db"])
+def test_a_lost_database_while_saving_a_session_is_not_a_deleted_session(engine, monkeypatch):
+    from importlib import import_module
+
+    from django.contrib.sessions.backends.base import UpdateError
+    from django.contrib.sessions.models import Session
+
+    store = import_module(engine).SessionStore()
+    store["cart"] = {"1": 1}
+    store.save()
+    assert Session.objects.filter(session_key=store.session_key).exists()
+
+    def lost(*args, **kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Session, "save", lost)
+        store["cart"] = {"1": 2}
+        with pytest.raises(OperationalError):  # → the "please try again" page, not a 400
+            store.save()
+    # A session really deleted meanwhile is still Django's UpdateError (→ 400).
+    Session.objects.filter(session_key=store.session_key).delete()
+    with pytest.raises(UpdateError):
+        store.save()

@@ -195,6 +195,7 @@ class Stack:
             "MALL_CELERY_RESTORE_INTERVAL_S": "2",
             "MALL_CELERY_RESTORE_THROTTLE": "1",
             "MALL_REPLICA_MAX_LAG_S": str(MAX_LAG_S),
+            "DJANGO_CONN_MAX_AGE": "60",  # kept connections, as in production
             "MALL_REPLICA_CHECK_S": "0.5",
             "MALL_DATABASE_HEADER": "1",
             "DJANGO_EMAIL_BACKEND": "tests.scaleout.mailbox.MailboxBackend",
