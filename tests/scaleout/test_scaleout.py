@@ -350,7 +350,7 @@ factories.ProductFactory(sku="LOAD-1", name="Load cap", price="10.00", stock=100
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(request):
     if not shutil.which("redis-server"):
         pytest.fail("redis-server is missing: apt-get install redis-server (.ci/run does)")
     tmp = Path(tempfile.mkdtemp(prefix="mall-scaleout-"))
@@ -358,12 +358,19 @@ def stack():
         shutil.chown(tmp, "postgres", "postgres")
         tmp.chmod(0o777)
     stack = Stack(tmp)
+    failed_before = request.session.testsfailed
     try:
         stack.start_databases()
         stack.start_app()
         yield stack
     finally:
         stack.stop()
+        if request.session.testsfailed > failed_before:
+            # Keep every process's log for the one who reads the failure.
+            keep = ROOT / "test-artifacts" / "scaleout"
+            keep.mkdir(parents=True, exist_ok=True)
+            for log in [*tmp.glob("*.log"), *tmp.glob("*.jsonl"), *tmp.glob("mail/*")]:
+                shutil.copy(log, keep / log.name)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
