@@ -4,7 +4,8 @@ Each action: takes the acting user first; checks the role's permission; opens a
 transaction; re-reads and locks the order row (``orders.locks``); checks the version
 where one is given; runs the django-fsm transition; adjusts stock (product rows locked
 in primary-key order, so two checkouts cannot deadlock); writes exactly one
-``OrderEvent``; and queues the member's e-mail with ``transaction.on_commit``.
+``OrderEvent``; and queues the member's e-mail: an ``OutboxEmail`` row in the same
+transaction, handed to ``orders.tasks`` with ``transaction.on_commit``.
 
 A refused action raises an ``orders.exceptions.OrderError`` subclass and changes
 nothing. Money is ``Decimal`` in the shop currency; quantities are positive integers.
