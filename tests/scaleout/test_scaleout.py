@@ -344,6 +344,7 @@ from tests import factories
 for name in {MEMBERS!r}:
     factories.UserFactory(username=name)
 factories.order_admin(username="orderadmin")
+factories.UserFactory(username="lockme")
 factories.ProductFactory(sku="SCALE-1", name="Scale mug", price="20.00", stock=1000)
 factories.ProductFactory(sku="LOAD-1", name="Load cap", price="10.00", stock=100000)
 """
@@ -404,7 +405,9 @@ def product_id(stack, sku):
 
 
 def checkout(stack, session, base, sku="SCALE-1", quantity=2):
-    """Cart add, checkout page and order POST through ``base``; the new order's number."""
+    """Cart add and order POST through ``base``, the checkout page (which issues the
+    one-time token, kept in the session) through the other process; the order number."""
+    page_base = next(web for web in stack.webs if web != base)
     csrf = session.cookies.get("csrftoken")
     added = session.post(
         f"{base}/cart/add/",
@@ -413,7 +416,7 @@ def checkout(stack, session, base, sku="SCALE-1", quantity=2):
         timeout=30,
     )
     assert added.status_code == 302
-    page = session.get(f"{base}/checkout/", timeout=30)
+    page = session.get(f"{page_base}/checkout/", timeout=30)
     assert page.status_code == 200
     token = TOKEN_RE.search(page.text).group(1)
     placed = session.post(
@@ -585,6 +588,38 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_once(stack, placed):
     assert started.read_text().split() == [str(email_id)]  # the first run did start
     line = next(line for line in stack.sent() if line["id"] == str(email_id))
     assert line["pid"] == stack.worker.pid
+
+
+def test_login_throttling_counts_across_web_processes(stack):
+    # django-axes keeps its counts in the database: failures on either process add up.
+    web1, web2 = stack.webs
+    visitor = browser()
+    answers = []
+    for attempt in range(5):  # AXES_FAILURE_LIMIT
+        base = (web1, web2)[attempt % 2]
+        page = visitor.get(f"{base}/accounts/login/", timeout=10)
+        answers.append(
+            visitor.post(
+                f"{base}/accounts/login/",
+                data={
+                    "csrfmiddlewaretoken": CSRF_RE.search(page.text).group(1),
+                    "username": "lockme",
+                    "password": "wrong password",
+                },
+                timeout=30,
+            ).status_code
+        )
+    assert answers == [200, 200, 200, 200, 429]
+    for base in (web1, web2):  # even the right password, on either process
+        page = visitor.get(f"{base}/accounts/login/", timeout=10)
+        csrf = CSRF_RE.search(page.text).group(1) if page.status_code == 200 else ""
+        right = visitor.post(
+            f"{base}/accounts/login/",
+            data={"csrfmiddlewaretoken": csrf, "username": "lockme", "password": PASSWORD},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert right.status_code == 429
 
 
 def test_a_stopped_replica_sends_reads_to_the_primary(stack, placed):
