@@ -17,6 +17,16 @@ def _x(value):
     )
 
 
+def _reports_cells(r):
+    if not r:
+        return "– | – | –"
+    up, live = r["rolled_up"], r["live"]
+    return (
+        f"{_ms(up['median'])} / {_ms(up['p95'])} | {_ms(live['median'])} / {_ms(live['p95'])} | "
+        f"{_ms(r['cold']['ms'])}"
+    )
+
+
 def tables(results):
     """The run's tables as Markdown text."""
     out = []
@@ -63,6 +73,35 @@ def tables(results):
         out.append(f"| {name} | {_ms(r['median'])} | {_ms(r['p95'])} | {r['queries']} |")
     out.append(f"\nDetail: admin / ours = {_x(d['ratio'])}.")
 
+    r = results.get("reports")
+    if r:
+        out.append(
+            f"\n### Reports: 31 business days {r['range'][0]} – {r['range'][1]} "
+            f"at {r['now']} (in-process, ms)\n"
+        )
+        out.append(
+            "Today open (counted live), 30 closed days from their roll-ups; see "
+            "`bench/reporting.py`.\n"
+        )
+        out.append("| report | n | median | p95 | max | queries |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        q = r["queries"]
+        for name, label, queries in (
+            ("rolled_up", "`build_report`, closed days rolled up", q["rolled_up"]),
+            ("one_day_forgotten", "… after a change to one closed day", ""),
+            ("live", "… every day live (no roll-ups)", q["live"]),
+            ("page", "`GET /staff/reports/` (every day closed, charts cached)", ""),
+        ):
+            s = r[name]
+            out.append(
+                f"| {label} | {s['n']} | {_ms(s['median'])} | {_ms(s['p95'])} | "
+                f"{_ms(s['max'])} | {queries} |"
+            )
+        out.append(
+            f"| first report after the roll-ups were emptied | 1 | {_ms(r['cold']['ms'])} | "
+            f"– | – | {q['cold']} |"
+        )
+
     q = results["query_counts"]
     out.append("\n### Staff list query count by page size\n")
     out.append("| page size | default | status filter |")
@@ -70,19 +109,23 @@ def tables(results):
     for size, counts in q.items():
         out.append(f"| {size} | {counts['default']} | {counts['status filter']} |")
 
-    out.append("\n### Growth: page 1 of the list, and the detail page (in-process, median ms)\n")
+    out.append(
+        "\n### Growth: page 1 of the list, the detail page and the 31-day report "
+        "(in-process, median ms unless p95)\n"
+    )
     out.append(
         "| orders | list ours | list admin | admin / ours | list queries ours / admin "
-        "| detail ours | detail admin | detail p95 ours |"
+        "| detail ours | detail admin | detail p95 ours | report rolled up p50 / p95 "
+        "| report live p50 / p95 | report first |"
     )
-    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, g in sorted(results["growth"].items(), key=lambda kv: int(kv[0])):
         li, de = g["list"], g["detail"]
         out.append(
             f"| {int(size):,} | {_ms(li['ours']['median'])} | {_ms(li['theirs']['median'])} | "
             f"{_x(li['ratio'])} | {li['queries_ours']} / {li['queries_theirs']} | "
             f"{_ms(de['ours']['median'])} | {_ms(de['theirs']['median'])} | "
-            f"{_ms(de['ours']['p95'])} |"
+            f"{_ms(de['ours']['p95'])} | {_reports_cells(g.get('reports'))} |"
         )
 
     a = results["actions"]
@@ -171,7 +214,8 @@ def tables(results):
 
 
 def plot(results, path):
-    """Time vs order count for the list and the detail, ours and the admin's (PNG)."""
+    """Time vs order count for the list and the detail, ours and the admin's, and the
+    31-day report (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -179,7 +223,8 @@ def plot(results, path):
 
     sizes = sorted(int(s) for s in results["growth"])
     g = {int(k): v for k, v in results["growth"].items()}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    with_reports = all("reports" in g[s] for s in sizes)
+    fig, axes = plt.subplots(1, 3 if with_reports else 2, figsize=(16 if with_reports else 11, 4.2))
     for ax, page, title in (
         (axes[0], "list", "Order list, page 1"),
         (axes[1], "detail", "Order detail"),
@@ -196,6 +241,24 @@ def plot(results, path):
         ax.set_xlabel("orders in the database")
         ax.set_ylabel("server time per request (ms)")
         ax.set_title(title)
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    if with_reports:
+        ax = axes[2]
+        for side, label, style in (
+            ("rolled_up", "closed days rolled up", "o-"),
+            ("live", "every day live", "s--"),
+        ):
+            med = [g[s]["reports"][side]["median"] for s in sizes]
+            p95 = [g[s]["reports"][side]["p95"] for s in sizes]
+            line = ax.plot(sizes, med, style, label=f"{label}, median")[0]
+            ax.plot(sizes, p95, ":", color=line.get_color(), alpha=0.7, label=f"{label}, p95")
+        ax.axhline(150, color="grey", linewidth=0.8, linestyle="-.", label="target p95 150 ms")
+        ax.set_xscale("log")
+        ax.set_xlabel("orders in the database")
+        ax.set_ylabel("build_report time (ms)")
+        ax.set_title("Report of 31 business days")
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)

@@ -9,12 +9,14 @@ The run empties the order tables (orders, lines, events, payments) again and aga
 it refuses a database that already holds orders unless its name contains "bench" or
 ``--reset-ok`` is given.
 
-Steps: growth (seed 1k, 10k, 100k orders, measuring list and detail at each), then at
-the largest size the list/admin comparisons, detail and member pages, query counts and
+Steps: growth (seed 1k, 10k, 100k orders, measuring list, detail and the 31-day report
+at each), then at the largest size the list/admin comparisons, detail, the 31-day report
+(``bench/reporting.py``), member pages, query counts and
 PostgreSQL plans, staff actions, and checkout over HTTP. Results go to
 ``bench/results/`` (JSON and Markdown); the full run also draws
 ``docs/benchmarks-growth.png``. The last line printed is
-``bench: list_vs_admin=<ratio> detail_ms_p95=<ms> checkout_vs_raw=<ratio>``.
+``bench: list_vs_admin=<ratio> detail_ms_p95=<ms> checkout_vs_raw=<ratio>
+report_ms_p95=<ms>`` (the 31-day report, rolled up, in-process; ``bench/reporting.py``).
 The quick run uses a few hundred orders and seconds per step, and asserts no timings:
 it fails only if a page errors, a checkout errors, or stock and orders disagree.
 """
@@ -90,7 +92,8 @@ def ensure_database(url):
 
 
 def reset_orders():
-    """Empty the order tables and drop the checkout's products (catalogue and users stay).
+    """Empty the order tables and the reports' roll-ups, and drop the checkout's products
+    (catalogue and users stay).
 
     The checkout's own products go so that every run seeds from the same catalogue
     (the seeder draws from all purchasable products).
@@ -98,9 +101,11 @@ def reset_orders():
     from django.db import connection
 
     from mall.models import Product
-    from orders.models import Order, OrderEvent, OrderLine, OutboxEmail, Payment
+    from orders.models import Order, OrderEvent, OrderLine, OutboxEmail, Payment, ReportDay
 
-    tables = [m._meta.db_table for m in (OutboxEmail, OrderEvent, Payment, OrderLine, Order)]
+    tables = [
+        m._meta.db_table for m in (ReportDay, OutboxEmail, OrderEvent, Payment, OrderLine, Order)
+    ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
@@ -148,7 +153,7 @@ def main(argv=None):
     from django.core.management import call_command
     from django.db import connection
 
-    from bench import actions, checkout, pages, report
+    from bench import actions, checkout, pages, report, reporting
     from orders.models import Order
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -203,6 +208,11 @@ def main(argv=None):
             r = results["growth"][size][page]
             times = f"{r['ours']['median']:.1f} ms (admin {r['theirs']['median']:.1f} ms)"
             log(f"  {size:>7} orders: {page} {times}")
+        r = results["growth"][size]["reports"] = reporting.run(root, SEED_NOW, **plan["growth"])
+        log(
+            f"  {size:>7} orders: 31-day report p95 {r['rolled_up']['p95']:.1f} ms rolled up, "
+            f"{r['live']['p95']:.1f} ms live, first {r['cold']['ms']:.1f} ms"
+        )
     total = plan["sizes"][-1]
     results["orders"] = total
 
@@ -219,6 +229,13 @@ def main(argv=None):
     log(
         f"  detail: ours p95 {results['detail']['ours']['p95']:.1f} ms, admin p95 "
         f"{results['detail']['theirs']['p95']:.1f} ms"
+    )
+    results["reports"] = reporting.run(root, SEED_NOW, **plan["pages"])
+    r = results["reports"]
+    log(
+        f"  31-day report: p50 {r['rolled_up']['median']:.1f} ms, p95 {r['rolled_up']['p95']:.1f}"
+        f" ms ({r['queries']['rolled_up']} queries); live p95 {r['live']['p95']:.1f} ms; "
+        f"page p95 {r['page']['p95']:.1f} ms"
     )
     results["member"] = pages.run_member_pages(**plan["pages"])
     for name, r in results["member"].items():
@@ -296,7 +313,9 @@ def summary_line(results):
     checkout_ratio = level["ratio"] if level else math.nan
     return (
         f"bench: list_vs_admin={list_ratio:.2f} "
-        f"detail_ms_p95={results['detail']['ours']['p95']:.1f} checkout_vs_raw={checkout_ratio:.2f}"
+        f"detail_ms_p95={results['detail']['ours']['p95']:.1f} "
+        f"checkout_vs_raw={checkout_ratio:.2f} "
+        f"report_ms_p95={results['reports']['rolled_up']['p95']:.1f}"
     )
 
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
+from mall.formatting import CodeField, TypedDecimalField, TypedIntegerField
 from mall.models import Category, Product
 
 
@@ -53,6 +54,15 @@ class ProductAdminForm(forms.ModelForm):
             "categories",
             "image_urls",
         )
+        # Typed digits and codes: full-width ones (a Chinese input method) read as ASCII.
+        field_classes = {
+            "sku": CodeField,
+            "price": TypedDecimalField,
+            "sale_price": TypedDecimalField,
+            "stock": TypedIntegerField,
+            "position": TypedIntegerField,
+            "wc_id": TypedIntegerField,
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

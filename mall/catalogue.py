@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
+from modeltranslation.utils import build_localized_fieldname
 
 from mall.formatting import normalize_typed
 from mall.models import Category, Product
@@ -185,11 +186,15 @@ def find_products(query, limit=PRODUCT_SEARCH_LIMIT):
     query = query[:100]
     if not query:
         return []
+    # A name in any shop language: an admin on an English page finds 茉莉 too.
+    condition = Q(sku__icontains=query)
+    for code, _name in settings.LANGUAGES:
+        column = build_localized_fieldname("name", code)
+        condition |= Q(**{f"{column}__icontains": query})
+        condition |= Q(**{f"parent__{column}__icontains": query})
     matches = (
         Product.objects.filter(is_visible=True)
-        .filter(
-            Q(name__icontains=query) | Q(sku__icontains=query) | Q(parent__name__icontains=query)
-        )
+        .filter(condition)
         .select_related("parent")
         .order_by("name", "sku", "pk")[: limit * 3]
     )

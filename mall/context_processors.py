@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from mall.http import safe_next
 from orders.selectors import is_order_staff
 
 
@@ -10,6 +11,18 @@ def _cart_count(request):
     if not isinstance(cart, dict):
         return 0
     return sum(q for q in cart.values() if isinstance(q, int) and not isinstance(q, bool) and q > 0)
+
+
+def _sign_in_next(request):
+    """Where "Sign in" / "Register" in the header return to: the page being read, except
+    on the account pages themselves (sign-in, register, password reset), which pass on
+    their own ``next`` (if it is a path on this site) instead of pointing at themselves."""
+    path = getattr(request, "path", "")
+    if not path:
+        return ""
+    if path.startswith("/accounts/"):
+        return safe_next(request, request.GET.get("next", "")) or ""
+    return request.get_full_path()
 
 
 def shop(request):
@@ -21,4 +34,5 @@ def shop(request):
         "MALL_CURRENCY": settings.MALL_CURRENCY,
         "is_order_staff": bool(user and is_order_staff(user)),
         "cart_count": _cart_count(request),
+        "sign_in_next": _sign_in_next(request) if not (user and user.is_authenticated) else "",
     }

@@ -39,6 +39,9 @@ REPLICA_VIEWS = frozenset(
 )
 # The apps whose tables a replica page reads there (auth, sessions, axes: primary).
 ROUTED_APPS = frozenset({"orders", "mall", "staff"})
+# Tables read on the primary even then: the reports' roll-ups and their generations,
+# which must be the current ones (``orders.report_days``).
+PRIMARY_ONLY_MODELS = frozenset({"orders.reportday"})
 WROTE_COOKIE = "mall_wrote"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -128,7 +131,11 @@ class ReplicaRouter:
 
     def db_for_read(self, model, **hints):
         alias = _reading_from.get()
-        if alias and model._meta.app_label in ROUTED_APPS:
+        if (
+            alias
+            and model._meta.app_label in ROUTED_APPS
+            and model._meta.label_lower not in PRIMARY_ONLY_MODELS
+        ):
             return alias
         return PRIMARY
 

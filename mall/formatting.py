@@ -15,8 +15,10 @@ characters: the phone ``１３８ ００１３ ８０００``, the postcode ``�
 waybill ``ＳＦ１２３４``, an amount ``１２．５０``. Unicode normalisation NFKC maps them
 to their ASCII forms (and the ideographic space U+3000 to a space); :func:`normalize_typed`
 also trims the ends and turns each run of spaces into one, so what is stored, shown and
-e-mailed is the plain form. The forms use it through the fields below, the services'
-cleaners call it directly (``orders.services._inputs``), so both doors agree.
+e-mailed is the plain form. The forms use it through the fields below (every form field
+that takes digits or codes: phone, postcode, quantity, amount, waybill, reference, SKU,
+dates and times, even hidden ids), the services' cleaners call it directly
+(``orders.services._inputs``), so both doors agree.
 """
 
 import unicodedata
@@ -53,6 +55,19 @@ class TypedIntegerField(_Typed, forms.IntegerField):
 
 class TypedDecimalField(_Typed, forms.DecimalField):
     """An amount that may be typed with full-width digits and point (``１２．５０``)."""
+
+
+class TypedDateField(_Typed, forms.DateField):
+    """A day that may be typed with full-width digits (``２０２４－０１－１５``)."""
+
+
+class TypedDateTimeField(_Typed, forms.DateTimeField):
+    """A date and time typed with full-width digits or stray spaces
+    (``２０２４－０１－１５　１０：３０`` is 2024-01-15 10:30)."""
+
+
+class TypedTimeField(_Typed, forms.TimeField):
+    """A time of day that may be typed with full-width digits (``１０：３０``)."""
 
 
 def babel_locale(language=None):

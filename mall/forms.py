@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from mall.formatting import CodeField
 from mall.models import Address, Profile
 
 
@@ -50,7 +51,7 @@ class AccountForm(forms.Form):
 
     first_name = forms.CharField(label=_("Given name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Family name"), max_length=150, required=False)
-    phone = forms.CharField(
+    phone = CodeField(
         label=_("Phone number"),
         max_length=30,
         required=False,
@@ -117,6 +118,8 @@ class AddressForm(forms.ModelForm):
         model = Address
         fields = (*Address.FIELDS, "is_default")
         labels = {"is_default": _("Use this address at checkout")}
+        # Typed digits: full-width ones are read as ASCII before the length check.
+        field_classes = {"phone": CodeField, "postcode": CodeField}
         widgets = {
             "recipient": forms.TextInput(attrs={"autocomplete": "name"}),
             "phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),

@@ -25,7 +25,9 @@ def name_categories(rows, language):
     if not wanted:
         return 0
     products = dict(
-        Product.objects.filter(sku__in={row.sku for row in wanted}).values_list("sku", "pk")
+        Product.objects.filter(sku__in={row.sku for row in wanted})
+        .order_by()
+        .values_list("sku", "pk")
     )
     if not products:
         return 0  # a first import: nothing to pair with (one query)
@@ -48,12 +50,16 @@ def name_categories(rows, language):
     def named(node):
         return getattr(node, column) or ""
 
+    # (parent id, name in the run's language) -> the first such category, kept up to date
+    # as names are filled in: one look-up per level instead of a scan of all categories.
+    by_name = {}
+    for node in nodes.values():
+        by_name.setdefault((node.parent_id, named(node)), node)
+
     def resolves(names):
         parent_id = None
         for name in names:
-            match = next(
-                (n for n in nodes.values() if n.parent_id == parent_id and named(n) == name), None
-            )
+            match = by_name.get((parent_id, name))
             if match is None:
                 return False
             parent_id = match.pk
@@ -82,10 +88,10 @@ def name_categories(rows, language):
             for node, name in zip(path, names, strict=True):
                 if named(node):
                     continue
-                siblings = (n for n in nodes.values() if n.parent_id == node.parent_id)
-                if any(named(n) == name for n in siblings):
+                if (node.parent_id, name) in by_name:
                     continue  # the name belongs to another category already
                 setattr(node, column, name)
+                by_name[(node.parent_id, name)] = node
                 Category.objects.rewrite(False).filter(pk=node.pk).update(**{column: name})
                 count += 1
     return count

@@ -6,9 +6,20 @@ column headers through ``__()``, so a shop whose admin language is French export
 
 Source: the WooCommerce "Stable (latest release)" project on translate.wordpress.org
 (https://translate.wordpress.org/projects/wp-plugins/woocommerce/stable/), the strings of
-that exporter. Where the wording changed between WooCommerce releases both spellings are
-listed (e.g. German ``Lager`` before ``Bestand``). The fr_FR, de_DE, es_ES, ru_RU and
-zh_CN headers were checked against real exports from those shops' admin languages.
+that exporter (``Stock`` is the msgid ``Stock`` in the context ``Quantity in stock``).
+Where the wording changed between WooCommerce releases both spellings are listed (e.g.
+German ``Lager`` before ``Bestand``). The fr_FR, de_DE, es_ES, ru_RU and zh_CN headers
+were checked against real exports from those shops' admin languages. The zh_TW, ja and
+pt_BR headers were read from that project's language packs as WordPress installs them
+(``wp-content/languages/plugins/woocommerce-<locale>.l10n.php``), in these public copies:
+
+* zh_TW: github.com/chang180/wordpress-wsl @ 9f7acbac63cc8c605207d72f0a540c33ecffc79d
+* ja: github.com/hiroyuki92/grape-order-system @ 532186583d58d9f6a2b0ae2d8f547c646869f865
+* pt_BR: github.com/ViniciusSilva97/smarteletrovini.com.br
+  @ 8a59b55f5bacbaaa1d9f54e8d8bb89ecd322559c
+
+An entry marked ``# not found`` was not located in those files (they hold some 4,000
+strings each); it stays as the best reading until a real export confirms it.
 
 Data only: ``mall.importer`` matches headers case-insensitively after Unicode (NFKC)
 normalisation, with typographic apostrophes read as ``'`` and runs of spaces as one, so
@@ -63,23 +74,26 @@ TRANSLATED = {
         "attribute_name": ["属性 {n} 名称"],
         "attribute_value": ["属性 {n} 值"],
     },
+    # zh_TW, ja, pt_BR: checked string by string against WooCommerce's language packs (see
+    # the module docstring); "# not found" marks an entry the check did not reach.
     "zh_TW": {
+        "id": ["代碼"],
         "type": ["類型"],
-        "sku": ["貨號", "SKU"],
+        "sku": ["貨號"],
         "name": ["名稱"],
-        "published": ["已發佈", "已發布"],
-        "visibility": ["在目錄中的可見度", "目錄可見度"],
-        "short_description": ["簡短描述"],
+        "published": ["已發佈"],
+        "visibility": ["目錄的可見度"],
+        "short_description": ["簡短內容說明"],
         "description": ["描述"],
-        "sale_starts": ["特價開始日期"],
-        "sale_ends": ["特價結束日期"],
-        "in_stock": ["有庫存？", "有庫存?"],
+        "sale_starts": ["折扣價開始日期"],
+        "sale_ends": ["折扣價結束日期"],
+        "in_stock": ["有庫存？"],
         "stock": ["庫存"],
         "sale_price": ["特價"],
-        "price": ["定價", "原價"],
+        "price": ["原價"],
         "categories": ["分類"],
         "images": ["圖片"],
-        "parent": ["上層", "父項"],
+        "parent": ["上層"],
         "position": ["位置"],
         "attribute_name": ["屬性 {n} 名稱"],
         "attribute_value": ["屬性 {n} 值"],
@@ -161,18 +175,18 @@ TRANSLATED = {
         "attribute_value": ["Значения атрибутов {n}"],
     },
     "ja": {
-        "type": ["タイプ", "種類"],
+        "type": ["タイプ"],
         "name": ["名前"],
-        "published": ["公開済み", "公開"],
+        "published": ["公開済み"],
         "visibility": ["カタログでの表示"],
-        "short_description": ["商品の簡単な説明", "短い説明"],
+        "short_description": ["簡単な説明"],
         "description": ["説明"],
         "sale_starts": ["セール価格の開始日"],
         "sale_ends": ["セール価格の終了日"],
-        "in_stock": ["在庫あり ?", "在庫あり?"],
+        "in_stock": ["在庫の有無"],
         "stock": ["在庫"],
         "sale_price": ["セール価格"],
-        "price": ["通常価格"],
+        "price": ["標準価格"],
         "categories": ["カテゴリー"],
         "images": ["画像"],
         "parent": ["親"],
@@ -187,20 +201,33 @@ TRANSLATED = {
         "visibility": ["Visibilidade no catálogo"],
         "short_description": ["Descrição curta"],
         "description": ["Descrição"],
-        "sale_starts": ["Data de início do preço promocional"],
-        "sale_ends": ["Data de término do preço promocional"],
+        "sale_starts": ["Data de preço promocional começa em"],
+        "sale_ends": ["Data de preço promocional termina em"],
         "in_stock": ["Em estoque?"],
         "stock": ["Estoque"],
         "sale_price": ["Preço promocional"],
         "price": ["Preço"],
         "categories": ["Categorias"],
         "images": ["Imagens"],
-        "parent": ["Ascendente", "Pai"],
-        "position": ["Posição"],
-        "attribute_name": ["Nome do atributo {n}", "Atributo {n} nome"],
-        "attribute_value": ["Valor(es) do atributo {n}", "Atributo {n} valor(es)"],
+        "parent": ["Ascendente"],
+        "position": ["Posição"],  # not found
+        "attribute_name": ["Nome do atributo {n}"],
+        "attribute_value": ["Valores do atributo {n}"],
     },
 }
+
+
+def english_header(attributes=2):
+    """The English header row WooCommerce writes for the columns above, in its order.
+
+    ``attributes``: how many attribute pairs (``Attribute 1 name``, ``Attribute 1
+    value(s)``, ...) end the row. Tests and the import benchmark write their files with it.
+    """
+    row = [headers[0] for field, headers in ENGLISH.items() if not field.startswith("attribute_")]
+    for number in range(1, attributes + 1):
+        row.append(ENGLISH["attribute_name"][0].format(n=number))
+        row.append(ENGLISH["attribute_value"][0].format(n=number))
+    return row
 
 
 def all_headers():

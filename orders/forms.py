@@ -10,11 +10,12 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from mall.formatting import CodeField, TypedIntegerField
+from mall.formatting import CodeField, TypedDecimalField, TypedIntegerField
 from mall.models import Product
 from orders import services
 from orders.exceptions import InvalidInput
-from orders.models import ADDRESS_FIELDS, PaymentMethod
+from orders.models import ADDRESS_FIELDS, Order, OrderEvent, PaymentMethod
+from orders.pricing import quantize, totals_for
 
 QUANTITY_PREFIX = "qty-"
 
@@ -33,7 +34,7 @@ def quantity_field(label, *, min_value):
 class CartAddForm(forms.Form):
     """Put a product in the cart: ``product`` (id), ``quantity`` (default 1), ``next``."""
 
-    product = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    product = TypedIntegerField(min_value=1, widget=forms.HiddenInput)
     quantity = TypedIntegerField(
         label=_("Quantity"),
         min_value=1,
@@ -157,7 +158,7 @@ class CheckoutForm(DeliveryFormMixin):
 
     checkout_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
     # The total the page showed: the order is placed only for that amount.
-    expected_total = forms.DecimalField(
+    expected_total = TypedDecimalField(
         max_digits=12, decimal_places=2, required=False, widget=forms.HiddenInput
     )
 
@@ -189,35 +190,122 @@ def product_quantity_field(label, initial=None):
 
 class ProductLinesMixin:
     """Adds the ``add-<id>`` quantity fields the posted data names (at most
-    ``services.MAX_LINES``, products that exist) and gathers them in ``added_lines()``."""
+    ``services.MAX_LINES``, products that exist) and gathers them in ``added_lines()``.
+
+    A variation that leaves attributes open (WooCommerce "any value",
+    ``Product.attribute_choices``) also gets one ``choice-<id>-<n>`` select per open
+    attribute; the choice is needed only when a quantity is given, and travels with the
+    line as ``(product, quantity, {attribute: value})`` for the services to check.
+    """
 
     def _add_product_fields(self, data, extra_products=()):
         ids = []
         for key in data or {}:
             match = ADD_RE.match(key)
-            if match:
+            # Carried over from an earlier search (``carried``): only products given a
+            # quantity stay; a bound form keeps every box it was sent.
+            if match and (self.is_bound or str(data.get(key, "")).strip() not in ("", "0")):
                 ids.append(int(match.group(1)))
         ids = sorted(set(ids))[: services.MAX_LINES]
-        products = {p.pk: p for p in extra_products}
-        if ids:
-            products.update(Product.objects.select_related("parent").in_bulk(ids))
+        # The products already given a quantity first, then the search's new results.
+        products = Product.objects.select_related("parent").in_bulk(ids) if ids else {}
+        products = {pid: products[pid] for pid in ids if pid in products}
+        for product in extra_products:
+            products.setdefault(product.pk, product)
         self.offered_products = list(products.values())
         for product in self.offered_products:
             self.fields[f"add-{product.pk}"] = product_quantity_field(
                 _("Quantity of %(name)s") % {"name": product.display_name}
             )
+            for n, (attribute, values) in enumerate((product.attribute_choices or {}).items()):
+                self.fields[f"choice-{product.pk}-{n}"] = forms.ChoiceField(
+                    label=attribute,
+                    required=False,
+                    choices=[("", _("Choose…")), *((v, v) for v in values)],
+                )
 
-    def added_lines(self):
-        """``[(product, quantity)]`` of the search results given a quantity > 0."""
+    @staticmethod
+    def carried(data):
+        """``initial`` for a form shown again after a product search inside it: what was
+        typed (a ``QueryDict``) as a plain dict, without the CSRF token."""
+        return {key: value for key, value in data.items() if key != "csrfmiddlewaretoken"}
+
+    def typed_quantity(self, name):
+        """The quantity in box ``name`` as typed (bound) or carried (initial); 0 when
+        empty or not a valid quantity (the form reports that when it is sent)."""
+        field = self.fields[name]
+        raw = self.data.get(name) if self.is_bound else self.get_initial_for_field(field, name)
+        try:
+            return field.clean(raw) or 0
+        except forms.ValidationError:
+            return 0
+
+    def preview_rows(self):
+        """``[(name, quantity, unit price)]`` of the products picked in the search boxes.
+        Forms that also hold the order's lines add theirs (``preview``)."""
         return [
-            (product, self.cleaned_data[f"add-{product.pk}"])
+            (product.display_name, quantity, product.current_price())
             for product in self.offered_products
-            if self.cleaned_data.get(f"add-{product.pk}")
+            if (quantity := self.typed_quantity(f"add-{product.pk}"))
         ]
 
+    def preview(self):
+        """What the form holds now, to read back to the member before saving: ``rows``
+        (name, quantity, unit price, line total) and ``subtotal``, ``shipping_fee``,
+        ``total`` (``Decimal``, the shop's pricing rule); ``None`` when nothing is picked.
+        The services price the order again when it is saved."""
+        rows = [
+            (name, quantity, price, quantize(price * quantity))
+            for name, quantity, price in self.preview_rows()
+        ]
+        if not rows:
+            return None
+        subtotal, fee, total = totals_for(row[3] for row in rows)
+        return {"rows": rows, "subtotal": subtotal, "shipping_fee": fee, "total": total}
+
+    def _choices_of(self, product):
+        return {
+            attribute: self.cleaned_data.get(f"choice-{product.pk}-{n}") or ""
+            for n, attribute in enumerate(product.attribute_choices or {})
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        for product in getattr(self, "offered_products", ()):
+            if not cleaned.get(f"add-{product.pk}"):
+                continue
+            for n, attribute in enumerate(product.attribute_choices or {}):
+                if not cleaned.get(f"choice-{product.pk}-{n}"):
+                    self.add_error(
+                        f"choice-{product.pk}-{n}",
+                        _("Choose the %(attribute)s of %(name)s.")
+                        % {"attribute": attribute, "name": product.display_name},
+                    )
+        return cleaned
+
+    def added_lines(self):
+        """``[(product, quantity)]`` of the search results given a quantity > 0, with a
+        third item ``{attribute: value}`` for a product whose attributes are chosen."""
+        lines = []
+        for product in self.offered_products:
+            quantity = self.cleaned_data.get(f"add-{product.pk}")
+            if not quantity:
+                continue
+            choices = self._choices_of(product)
+            lines.append((product, quantity, choices) if choices else (product, quantity))
+        return lines
+
     def add_fields(self):
-        """The bound ``add-<id>`` fields with their products, for the template."""
-        return [(product, self[f"add-{product.pk}"]) for product in self.offered_products]
+        """The bound ``add-<id>`` fields with their products, for the template; each
+        product's ``choice_fields`` (its open attributes' selects) set on it."""
+        rows = []
+        for product in self.offered_products:
+            product.choice_fields = [
+                self[f"choice-{product.pk}-{n}"]
+                for n in range(len(product.attribute_choices or {}))
+            ]
+            rows.append((product, self[f"add-{product.pk}"]))
+        return rows
 
 
 class OrderEditForm(ProductLinesMixin, DeliveryFormMixin):
@@ -227,7 +315,7 @@ class OrderEditForm(ProductLinesMixin, DeliveryFormMixin):
     ``version`` is the order version the form was built from (optimistic concurrency).
     """
 
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    version = TypedIntegerField(min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, order, lines, found=(), **kwargs):
         self.order = order
@@ -288,3 +376,47 @@ class OrderCancelForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+def rebase_typed(posted, changes):
+    """A change form as posted (``posted``, a ``QueryDict``: address fields, ``note``,
+    ``payment_method``, ``qty-<product id>``) moved onto the order's current version after
+    someone else changed it meanwhile (``changes``: ``StaleOrder.details["changes"]``).
+
+    A field the sender left as it was (its value equals the one before the other change)
+    takes the new value, so saving again does not undo the other change (a member's, or
+    an admin's made on the phone); a field both changed keeps the sender's value and is
+    named in the returned list. Returns ``(data, both_changed)``.
+    """
+    data = posted.copy()
+    both = []
+    typed_lines = {
+        key[len("qty-") :]: key for key in data if key.startswith("qty-") and key[4:].isdigit()
+    }
+    skus = dict(
+        Product.objects.filter(pk__in=[int(pk) for pk in typed_lines]).values_list("sku", "pk")
+    )
+
+    def rebase(key, old, new, label):
+        typed = " ".join(str(data.get(key, "")).split())
+        if typed == " ".join(str(old or "").split()):
+            data[key] = new or ""
+        elif typed != " ".join(str(new or "").split()):
+            both.append(label)
+
+    for change in changes:
+        if change.get("kind") != OrderEvent.Kind.EDITED:
+            continue
+        diff = change.get("data") or {}
+        for field, (old, new) in (diff.get("address") or {}).items():
+            label = str(Order._meta.get_field(field).verbose_name)
+            rebase(field, old, new, label)
+        if diff.get("payment_method"):
+            rebase("payment_method", *diff["payment_method"], _("payment method"))
+        if "note" in diff:
+            rebase("note", *diff["note"], _("the member's note"))
+        for line in diff.get("lines") or []:
+            key = f"qty-{skus.get(line.get('sku'))}"
+            if key in data:
+                rebase(key, line.get("from"), str(line.get("to")), line.get("name", ""))
+    return data, list(dict.fromkeys(both))

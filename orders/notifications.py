@@ -57,6 +57,7 @@ def _event_context(order, kind):
 def change_lines(data):
     """Plain-words lines for the member of an edit's diff (``OrderEvent.data`` of kind
     ``edited``): address fields, payment method, note, lines, total."""
+    from mall.formatting import format_money
     from orders.models import Order, PaymentMethod
 
     lines = []
@@ -76,7 +77,7 @@ def change_lines(data):
         )
     if data.get("total"):
         old, new = data["total"]
-        lines.append(f"{_('Total')}: {old} → {new}")
+        lines.append(f"{_('Total')}: {format_money(old)} → {format_money(new)}")
     return lines
 
 

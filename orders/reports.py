@@ -3,10 +3,19 @@
 A *business day* is a day in the shop's ``TIME_ZONE`` (``settings.TIME_ZONE``), midnight
 to midnight. Every figure is aggregated in SQL and grouped by that day in SQL
 (``TruncDate(..., tzinfo=shop zone)``: ``AT TIME ZONE`` on PostgreSQL, Django's own
-conversion function on SQLite), so the number of queries is the same for a one-day and
-a 366-day range, and for two people or two hundred (``build_report`` runs a fixed set of
-twenty-five queries). Nothing here loops over orders in Python; the loops are over the
-days of the range and over the people found.
+conversion function on SQLite). Nothing here loops over orders in Python; the loops are
+over the days of the range and over the people found.
+
+Closed days (ended in the shop's zone ten minutes ago or more) are read from their
+roll-ups (``orders.report_days``: one row per day, computed by the very queries below on
+first use, forgotten by the services when a change touches the day); the open day, and
+closed days not rolled up yet, are counted live by ``_live`` (a fixed seventeen queries for any
+set of days). What does not add up across days is always live: the range's own median
+and 90th percentile times (three index-only scans) and the "now" figures (three). So a
+report runs a fixed number of queries whatever the length of the range or the number of
+people (with someone to name): 25 when today is in the range and the closed days are
+rolled up (1 read, 17 live, 3 + 3, 1 for the names), 27 when closed days are computed
+and kept (2 more writes, in a transaction), 8 for a range of closed days all rolled up.
 
 Where a day is counted:
 
@@ -39,14 +48,17 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
     OuterRef,
     Q,
+    Subquery,
     Sum,
     Value,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from orders import report_days
 from orders.models import (
     CodCollection,
     DeliveryOutcome,
@@ -89,7 +101,8 @@ class Seconds(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="CAST(EXTRACT(EPOCH FROM (%(expressions)s)) AS double precision)",
+            # date_part is double precision already (EXTRACT is numeric: slower to sort).
+            template="date_part('epoch', %(expressions)s)",
             arg_joiner=" - ",
             **extra_context,
         )
@@ -361,25 +374,128 @@ def _times(end_field, start_field):
     return {"median": Percentile(seconds, 0.5), "p90": Percentile(seconds, 0.9)}
 
 
-def _order_figures(first, last):
-    """Per-day and total ``DayFigures``: a fixed ten queries whatever the range."""
-    start, end = day_bounds(first, last)
-    days = {}
+TIMES = (
+    ("confirm", "confirmed_at", "placed_at"),
+    ("ship", "shipped_at", "confirmed_at"),
+    ("deliver", "delivered_at", "shipped_at"),
+)
+TIMED = tuple(f"{name}_{stat}" for name, _end, _start in TIMES for stat in ("median", "p90"))
 
-    def add(queryset, field, aggregates, names=None):
-        rows = (
-            queryset.filter(_in(field, start, end))
-            .annotate(business_day=_day(field))
-            .values("business_day")
-            .annotate(**aggregates)
-            .order_by()
-        )
-        for row in rows:
-            figures = days.setdefault(row["business_day"], DayFigures(row["business_day"]))
-            for key, value in row.items():
-                if key != "business_day":
-                    setattr(figures, key, value if value is not None else getattr(figures, key))
 
+# --- one business day's figures, live or rolled up ---------------------------------------
+#
+# ``_live(days)`` computes, for any set of business days, every figure that adds up
+# across days, per day: the order counts and values, the day's own median and 90th
+# percentile times (in seconds), money per method, refunds, COD remitted, and each
+# person's counts. A closed day's result is what ``orders.report_days`` keeps; a report
+# adds the days up. What does not add up across days (the range's own percentiles) and
+# what is "now" (cash out, refund due) is always read live.
+
+# Money figures (Decimal): stored in a roll-up as text, read back as Decimal.
+_MONEY_KEYS = frozenset(
+    {
+        "value_placed",
+        "value_shipped",
+        "refunds_credit_note",
+        "refunds_money_back",
+        "cod_remitted_amount",
+        "cash_collected",
+        "remitted_expected",
+        "remitted_counted",
+        "remittance_difference",
+        "payments_amount",
+        "refunds_amount",
+    }
+)
+_PEOPLE = ("admins", "couriers", "clerks")
+
+
+def _blank_day():
+    return {
+        "orders": {},
+        "received": {},
+        "refunds_credit_note": ZERO,
+        "refunds_money_back": ZERO,
+        "cod_remitted": 0,
+        "cod_remitted_amount": ZERO,
+        "admins": {},
+        "couriers": {},
+        "clerks": {},
+    }
+
+
+def _to_json(day):
+    """A day's figures as JSON-able data (Decimal as text, people's keys as text)."""
+
+    def plain(value):
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        return value
+
+    return plain(day)
+
+
+def _from_json(data):
+    """The inverse of ``_to_json``."""
+
+    def money(values):
+        return {
+            k: Decimal(v) if k in _MONEY_KEYS and v is not None else v for k, v in values.items()
+        }
+
+    day = money({k: v for k, v in data.items() if k not in ("orders", "received", *_PEOPLE)})
+    day.pop("version", None)
+    day.pop("zone", None)
+    day["orders"] = money(data["orders"])
+    day["received"] = {method: Decimal(v) for method, v in data["received"].items()}
+    for group in _PEOPLE:
+        day[group] = {int(pk): money(values) for pk, values in data[group].items()}
+    return day
+
+
+class _Span:
+    """A set of business days as SQL conditions: one range per run of consecutive days
+    (the days a report computes live are today and the closed days not rolled up yet)."""
+
+    def __init__(self, days):
+        self.runs = []
+        for day in sorted(days):
+            if self.runs and self.runs[-1][1] + datetime.timedelta(days=1) == day:
+                self.runs[-1][1] = day
+            else:
+                self.runs.append([day, day])
+        self.bounds = [day_bounds(first, last) for first, last in self.runs]
+
+    def q(self, field):
+        """``field`` (a datetime) falls on one of the days."""
+        condition = Q()
+        for start, end in self.bounds:
+            condition |= _in(field, start, end)
+        return condition
+
+    def q_date(self, field):
+        """``field`` (a date) is one of the days."""
+        condition = Q()
+        for first, last in self.runs:
+            condition |= Q(**{f"{field}__gte": first, f"{field}__lte": last})
+        return condition
+
+
+def _by_day(queryset, field, span, *group, **aggregates):
+    """Rows of ``aggregates`` per business day of ``field`` (and per ``group`` fields)."""
+    return (
+        queryset.filter(span.q(field))
+        .annotate(business_day=_day(field))
+        .values("business_day", *group)
+        .annotate(**aggregates)
+        .order_by()
+    )
+
+
+def _live_orders(span, out):
+    """Order figures per day: a fixed seven queries whatever the days."""
     orders = Order.objects.all()
     cod = Q(payment_method=PaymentMethod.COD)
     by_member = Exists(
@@ -387,13 +503,15 @@ def _order_figures(first, last):
             order=OuterRef("pk"), kind=OrderEvent.Kind.CANCELLED, data__by_member=True
         )
     )
-    confirm_times, ship_times, deliver_times = (
-        _times("confirmed_at", "placed_at"),
-        _times("shipped_at", "confirmed_at"),
-        _times("delivered_at", "shipped_at"),
-    )
+    times = {name: _times(end, start) for name, end, start in TIMES}
+
+    def add(field, aggregates):
+        for row in _by_day(orders, field, span, **aggregates):
+            day = out.get(row.pop("business_day"))
+            if day is not None:
+                day["orders"].update({k: v for k, v in row.items() if v is not None})
+
     add(
-        orders,
         "placed_at",
         {
             "placed": Count("pk"),
@@ -403,108 +521,260 @@ def _order_figures(first, last):
         },
     )
     add(
-        orders,
         "confirmed_at",
         {
             "confirmed": Count("pk"),
-            "confirm_median": confirm_times["median"],
-            "confirm_p90": confirm_times["p90"],
+            "confirm_median": times["confirm"]["median"],
+            "confirm_p90": times["confirm"]["p90"],
         },
     )
-    add(orders, "invalidated_at", {"invalid": Count("pk")})
+    add("invalidated_at", {"invalid": Count("pk")})
     add(
-        orders,
         "cancelled_at",
         {
             "cancelled_by_member": Count("pk", filter=Q(by_member)),
             "cancelled_by_staff": Count("pk", filter=~Q(by_member)),
         },
     )
+    # The refusal rate needs the event history: an EXISTS per COD parcel returned.
     add(
-        orders,
         "shipped_at",
         {
             "shipped": Count("pk"),
             "value_shipped": Sum("subtotal"),
             "cod_shipped": Count("pk", filter=cod),
             "cod_refused": Count("pk", filter=cod & _refused_return()),
-            "ship_median": ship_times["median"],
-            "ship_p90": ship_times["p90"],
+            "ship_median": times["ship"]["median"],
+            "ship_p90": times["ship"]["p90"],
         },
     )
     add(
-        orders,
         "delivered_at",
         {
             "delivered": Count("pk"),
-            "deliver_median": deliver_times["median"],
-            "deliver_p90": deliver_times["p90"],
+            "deliver_median": times["deliver"]["median"],
+            "deliver_p90": times["deliver"]["p90"],
         },
     )
-    add(orders, "returned_at", {"returned": Count("pk")})
-
-    result = []
-    day = first
-    while day <= last:
-        figures = days.get(day, DayFigures(day))
-        for name in ("confirm", "ship", "deliver"):
-            for stat in ("median", "p90"):
-                key = f"{name}_{stat}"
-                setattr(figures, key, _hours(getattr(figures, key)))
-        result.append(figures)
-        day += datetime.timedelta(days=1)
-
-    totals = DayFigures(None)
-    for name in COUNTED:
-        setattr(
-            totals, name, sum((getattr(d, name) for d in result), type(getattr(totals, name))())
-        )
-    for name, field, times in (
-        ("confirm", "confirmed_at", confirm_times),
-        ("ship", "shipped_at", ship_times),
-        ("deliver", "delivered_at", deliver_times),
-    ):
-        row = orders.filter(_in(field, start, end)).aggregate(**times)
-        setattr(totals, f"{name}_median", _hours(row["median"]))
-        setattr(totals, f"{name}_p90", _hours(row["p90"]))
-    return result, totals
+    add("returned_at", {"returned": Count("pk")})
 
 
-def _money(first, last):
-    """Money received per method and refunds per day (two queries), COD and refund due."""
-    in_force = Payment.objects.filter(
-        voided_at__isnull=True, received_on__gte=first, received_on__lte=last
-    )
-    by_day = {}
-    day = first
-    while day <= last:
-        by_day[day] = MoneyDay(day, received={})
-        day += datetime.timedelta(days=1)
-    methods = set()
+def _live_money(span, out):
+    """Money received per method, refunds and COD remitted per day: three queries."""
+    in_force = Payment.objects.filter(span.q_date("received_on"), voided_at__isnull=True)
     for row in (
         in_force.filter(kind=Payment.Kind.PAYMENT)
         .values("received_on", "method")
         .annotate(amount=Sum("amount"))
         .order_by()
     ):
-        by_day[row["received_on"]].received[row["method"]] = row["amount"]
-        methods.add(row["method"])
+        if row["received_on"] in out:
+            out[row["received_on"]]["received"][row["method"]] = row["amount"]
     for row in (
         in_force.filter(kind=Payment.Kind.REFUND)
         .values("received_on", "credit_note")
         .annotate(amount=Sum("amount"))
         .order_by()
     ):
-        money_day = by_day[row["received_on"]]
-        if row["credit_note"]:
-            money_day.refunds_credit_note = row["amount"]
-        else:
-            money_day.refunds_money_back = row["amount"]
+        if row["received_on"] in out:
+            key = "refunds_credit_note" if row["credit_note"] else "refunds_money_back"
+            out[row["received_on"]][key] = row["amount"]
+    for row in _by_day(
+        CodCollection.objects.all(),
+        "remittance__received_at",
+        span,
+        n=Count("pk"),
+        amount=Sum("amount"),
+    ):
+        day = out.get(row["business_day"])
+        if day is not None:
+            day["cod_remitted"], day["cod_remitted_amount"] = row["n"], row["amount"]
+
+
+def _live_people(span, out):
+    """Per order admin, courier and finance clerk, per day: a fixed seven queries."""
+    kinds = OrderEvent.Kind
+
+    def person(group, business_day, pk):
+        day = out.get(business_day)
+        return {} if day is None else day[group].setdefault(pk, {})
+
+    events = OrderEvent.objects.all()
+    # Attempts per confirmation: the calls logged on the order before it was confirmed,
+    # plus the confirming call itself (event history): per confirmation, a count of its
+    # order's earlier calls (index-only on ``event_call_order_idx``), in the same query.
+    # (COUNT(1) without GROUP BY: one row, 0 when none; reads no column outside the index.)
+    earlier_calls = Subquery(
+        OrderEvent.objects.filter(
+            order=OuterRef("order"), kind=kinds.CALL_LOGGED, created_at__lt=OuterRef("created_at")
+        )
+        .order_by()
+        .annotate(n=Func(Value(1), function="COUNT", output_field=IntegerField()))
+        .values("n")
+    )
+    for row in _by_day(
+        events.filter(
+            actor__isnull=False, kind__in=[kinds.CALL_LOGGED, kinds.CONFIRMED, kinds.INVALIDATED]
+        ),
+        "created_at",
+        span,
+        "actor",
+        calls=Count("pk", filter=Q(kind=kinds.CALL_LOGGED)),
+        confirmations=Count("pk", filter=Q(kind=kinds.CONFIRMED)),
+        invalidations=Count("pk", filter=Q(kind=kinds.INVALIDATED)),
+        earlier_calls=Coalesce(Sum(earlier_calls, filter=Q(kind=kinds.CONFIRMED)), 0),
+    ):
+        person("admins", row.pop("business_day"), row.pop("actor")).update(row)
+
+    for row in _by_day(
+        Order.objects.filter(assigned_to__isnull=False),
+        "delivered_at",
+        span,
+        "assigned_to",
+        n=Count("pk"),
+    ):
+        person("couriers", row["business_day"], row["assigned_to"])["deliveries"] = row["n"]
+    for row in _by_day(
+        events.filter(kind=kinds.DELIVERY_ATTEMPTED, order__assigned_to__isnull=False),
+        "created_at",
+        span,
+        "order__assigned_to",
+        n=Count("pk"),
+        refused=Count("pk", filter=Q(data__outcome=DeliveryOutcome.REFUSED)),
+    ):
+        figures = person("couriers", row["business_day"], row["order__assigned_to"])
+        figures["failed_attempts"] = row["n"]
+        figures["refusals"] = row["refused"]
+    for row in _by_day(
+        CodCollection.objects.all(), "collected_at", span, "courier", amount=Sum("amount")
+    ):
+        person("couriers", row["business_day"], row["courier"])["cash_collected"] = row["amount"]
+    remittances = Remittance.objects.all()
+    for row in _by_day(
+        remittances,
+        "received_at",
+        span,
+        "courier",
+        n=Count("pk"),
+        expected=Sum("expected"),
+        counted=Sum("counted"),
+        difference=Sum("difference"),
+    ):
+        person("couriers", row["business_day"], row["courier"]).update(
+            remittances=row["n"],
+            remitted_expected=row["expected"],
+            remitted_counted=row["counted"],
+            remittance_difference=row["difference"],
+        )
+    for row in _by_day(
+        Payment.objects.all(),
+        "recorded_at",
+        span,
+        "recorded_by",
+        payments=Count("pk", filter=Q(kind=Payment.Kind.PAYMENT)),
+        payments_amount=Coalesce(
+            Sum("amount", filter=Q(kind=Payment.Kind.PAYMENT)), Value(ZERO), output_field=MONEY
+        ),
+        refunds=Count("pk", filter=Q(kind=Payment.Kind.REFUND)),
+        refunds_amount=Coalesce(
+            Sum("amount", filter=Q(kind=Payment.Kind.REFUND)), Value(ZERO), output_field=MONEY
+        ),
+    ):
+        person("clerks", row.pop("business_day"), row.pop("recorded_by")).update(row)
+    for row in _by_day(
+        remittances, "received_at", span, "received_by", n=Count("pk"), counted=Sum("counted")
+    ):
+        person("clerks", row["business_day"], row["received_by"]).update(
+            remittances=row["n"], remitted_counted=row["counted"]
+        )
+
+
+def _live(days):
+    """Every figure that adds up across days, for each of ``days``, counted now from the
+    orders, events and ledger: a fixed seventeen queries, whatever the days."""
+    span = _Span(days)
+    out = {day: _blank_day() for day in days}
+    _live_orders(span, out)
+    _live_money(span, out)
+    _live_people(span, out)
+    return out
+
+
+def _figures_by_day(first, last, now, rollups):
+    """``{day: figures}`` for ``first``..``last``: closed days from their roll-ups
+    (computing and keeping the missing ones), the open days live."""
+    today = report_days.first_open_day(now)
+    days = _dates(first, last)
+    closed = [day for day in days if day < today]
+    stored = report_days.load(closed) if rollups and closed else {}
+    found = {}
+    for day, (figures, _generation) in stored.items():
+        if figures is not None:
+            found[day] = _from_json(figures)
+    missing = [day for day in days if day not in found]
+    if missing:
+        computed = _live(missing)
+        found.update(computed)
+        if rollups:
+            report_days.store(
+                {day: _to_json(computed[day]) for day in missing if day < today}, stored
+            )
+    return [found[day] for day in days]
+
+
+# --- the report, added up from its days ---------------------------------------------------
+
+
+def _order_figures(first, last, per_day):
+    """``DayFigures`` per day and for the range; the range's times: three queries."""
+    result = []
+    for day, figures in zip(_dates(first, last), per_day, strict=True):
+        values = dict(figures["orders"])
+        for key in TIMED:
+            values[key] = _hours(values.get(key))
+        result.append(DayFigures(day, **values))
+
+    totals = DayFigures(None)
+    for name in COUNTED:
+        setattr(
+            totals, name, sum((getattr(d, name) for d in result), type(getattr(totals, name))())
+        )
+    start, end = day_bounds(first, last)
+    for name, end_field, start_field in TIMES:
+        row = Order.objects.filter(_in(end_field, start, end)).aggregate(
+            **_times(end_field, start_field)
+        )
+        setattr(totals, f"{name}_median", _hours(row["median"]))
+        setattr(totals, f"{name}_p90", _hours(row["p90"]))
+    return result, totals
+
+
+def _dates(first, last):
+    return [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _money(first, last, per_day):
+    """Money per day from the days' figures; COD position and refund due now (three
+    queries)."""
+    money_days = []
+    methods = set()
+    remitted_n, remitted_amount = 0, ZERO
+    for day, figures in zip(_dates(first, last), per_day, strict=True):
+        money_days.append(
+            MoneyDay(
+                day,
+                received=dict(figures["received"]),
+                refunds_credit_note=figures["refunds_credit_note"],
+                refunds_money_back=figures["refunds_money_back"],
+            )
+        )
+        methods.update(figures["received"])
+        remitted_n += figures["cod_remitted"]
+        remitted_amount += figures["cod_remitted_amount"]
     # Every method in its fixed order; the ones with money first come from the ledger.
     ordered = [m for m in PaymentMethod.values if m in methods or m == PaymentMethod.COD]
     ordered += sorted(methods - set(ordered))
 
-    start, end = day_bounds(first, last)
     amount = Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY)
     uncollected = Order.objects.filter(
         MoneyPosition.due_q(), status=Status.SHIPPED, payment_method=PaymentMethod.COD
@@ -515,9 +785,6 @@ def _money(first, last):
     in_hand = CodCollection.objects.filter(remittance__isnull=True).aggregate(
         n=Count("pk"), amount=amount
     )
-    remitted = CodCollection.objects.filter(_in("remittance__received_at", start, end)).aggregate(
-        n=Count("pk"), amount=amount
-    )
     due = Order.objects.filter(MoneyPosition.credit_q()).aggregate(
         n=Count("pk"),
         amount=Coalesce(Sum(F("held") - F("owed")), Value(ZERO), output_field=MONEY),
@@ -525,150 +792,60 @@ def _money(first, last):
     cod = {
         "shipped_uncollected": (uncollected["n"], uncollected["amount"]),
         "with_couriers": (in_hand["n"], in_hand["amount"]),
-        "remitted": (remitted["n"], remitted["amount"]),
+        "remitted": (remitted_n, remitted_amount),
     }
-    return list(by_day.values()), ordered, cod, (due["n"], due["amount"])
+    return money_days, ordered, cod, (due["n"], due["amount"])
 
 
-def _people(first, last):
-    """Per order admin, courier and finance clerk: a fixed eight queries, and one for the
-    names when anyone acted."""
-    start, end = day_bounds(first, last)
-    kinds = OrderEvent.Kind
-    admins, couriers, clerks = {}, {}, {}
-
-    events = OrderEvent.objects.filter(_in("created_at", start, end))
-    for row in (
-        events.filter(
-            actor__isnull=False, kind__in=[kinds.CALL_LOGGED, kinds.CONFIRMED, kinds.INVALIDATED]
-        )
-        .values("actor")
-        .annotate(
-            calls=Count("pk", filter=Q(kind=kinds.CALL_LOGGED)),
-            confirmations=Count("pk", filter=Q(kind=kinds.CONFIRMED)),
-            invalidations=Count("pk", filter=Q(kind=kinds.INVALIDATED)),
-        )
-        .order_by()
-    ):
-        admins[row.pop("actor")] = row
-    # Attempts per confirmation: the calls logged on the order before it was confirmed,
-    # plus the confirming call itself (event history). One join of each confirmation to
-    # its order's earlier calls only (not a subquery per confirmation).
-    for row in (
-        events.filter(
-            actor__isnull=False,
-            kind=kinds.CONFIRMED,
-            order__events__kind=kinds.CALL_LOGGED,
-            order__events__created_at__lt=F("created_at"),
-        )
-        .values("actor")
-        .annotate(calls=Count("order__events"))
-        .order_by()
-    ):
-        admins[row["actor"]]["earlier_calls"] = row["calls"]
-    for figures in admins.values():
+def _people(per_day):
+    """Per order admin, courier and finance clerk over the days; one query for the names
+    when anyone acted."""
+    found = {group: {} for group in _PEOPLE}
+    for figures in per_day:
+        for group in _PEOPLE:
+            for pk, values in figures[group].items():
+                total = found[group].setdefault(pk, {})
+                for key, value in values.items():
+                    total[key] = total.get(key, 0) + value
+    for figures in found["admins"].values():
         earlier = figures.pop("earlier_calls", 0)
-        if figures["confirmations"]:
+        if figures.get("confirmations"):
             average = (earlier + figures["confirmations"]) / figures["confirmations"]
             figures["attempts_per_confirmation"] = round(average, 2)
 
-    def courier(pk):
-        return couriers.setdefault(pk, {})
+    everyone = set().union(*(found[group] for group in _PEOPLE))
+    users = get_user_model().objects.in_bulk(everyone) if everyone else {}
 
-    for row in (
-        Order.objects.filter(_in("delivered_at", start, end), assigned_to__isnull=False)
-        .values("assigned_to")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        courier(row["assigned_to"])["deliveries"] = row["n"]
-    for row in (
-        events.filter(kind=kinds.DELIVERY_ATTEMPTED, order__assigned_to__isnull=False)
-        .values("order__assigned_to")
-        .annotate(
-            n=Count("pk"),
-            refused=Count("pk", filter=Q(data__outcome=DeliveryOutcome.REFUSED)),
-        )
-        .order_by()
-    ):
-        figures = courier(row["order__assigned_to"])
-        figures["failed_attempts"] = row["n"]
-        figures["refusals"] = row["refused"]
-    for row in (
-        CodCollection.objects.filter(_in("collected_at", start, end))
-        .values("courier")
-        .annotate(amount=Sum("amount"))
-        .order_by()
-    ):
-        courier(row["courier"])["cash_collected"] = row["amount"]
-    remittances = Remittance.objects.filter(_in("received_at", start, end))
-    for row in (
-        remittances.values("courier")
-        .annotate(
-            n=Count("pk"),
-            expected=Sum("expected"),
-            counted=Sum("counted"),
-            difference=Sum("difference"),
-        )
-        .order_by()
-    ):
-        courier(row["courier"]).update(
-            remittances=row["n"],
-            remitted_expected=row["expected"],
-            remitted_counted=row["counted"],
-            remittance_difference=row["difference"],
-        )
-
-    for row in (
-        Payment.objects.filter(_in("recorded_at", start, end))
-        .values("recorded_by")
-        .annotate(
-            payments=Count("pk", filter=Q(kind=Payment.Kind.PAYMENT)),
-            payments_amount=Coalesce(
-                Sum("amount", filter=Q(kind=Payment.Kind.PAYMENT)), Value(ZERO), output_field=MONEY
-            ),
-            refunds=Count("pk", filter=Q(kind=Payment.Kind.REFUND)),
-            refunds_amount=Coalesce(
-                Sum("amount", filter=Q(kind=Payment.Kind.REFUND)), Value(ZERO), output_field=MONEY
-            ),
-        )
-        .order_by()
-    ):
-        clerks[row.pop("recorded_by")] = row
-    for row in (
-        remittances.values("received_by").annotate(n=Count("pk"), counted=Sum("counted")).order_by()
-    ):
-        clerks.setdefault(row["received_by"], {}).update(
-            remittances=row["n"], remitted_counted=row["counted"]
-        )
-
-    users = get_user_model().objects.in_bulk(set(admins) | set(couriers) | set(clerks))
-
-    def ordered(found, cls, attribute):
-        rows = [cls(users[pk], **values) for pk, values in found.items()]
+    def ordered(group, cls, attribute):
+        rows = [cls(users[pk], **values) for pk, values in found[group].items() if pk in users]
         return sorted(rows, key=lambda r: getattr(r, attribute).get_username())
 
     return (
-        ordered(admins, AdminFigures, "admin"),
-        ordered(couriers, CourierFigures, "courier"),
-        ordered(clerks, ClerkFigures, "clerk"),
+        ordered("admins", AdminFigures, "admin"),
+        ordered("couriers", CourierFigures, "courier"),
+        ordered("clerks", ClerkFigures, "clerk"),
     )
 
 
-def build_report(first, last):
+def build_report(first, last, *, now=None, rollups=True):
     """Return the ``Report`` for business days ``first``..``last`` (``date``s, inclusive).
 
-    Raises ``ValueError`` if ``last`` is before ``first`` or the range is longer than
-    ``MAX_DAYS`` (the page's form says so first). The query count does not depend on
-    the length of the range or on the number of people.
+    Closed days (ended ``report_days.GRACE`` or more before ``now``, an aware datetime,
+    default now) come from their roll-ups (``orders.report_days``), computed by the same
+    queries on first use and forgotten when a change touches them; ``rollups=False``
+    counts every day live (the tests compare both). Raises ``ValueError`` if ``last`` is
+    before ``first`` or the range is longer than ``MAX_DAYS`` (the page's form says so
+    first). The query count does not depend on the length of the range or on the number
+    of people.
     """
     if last < first:
         raise ValueError("last is before first")
     if (last - first).days + 1 > MAX_DAYS:
         raise ValueError("range too long")
-    days, totals = _order_figures(first, last)
-    money_days, methods, cod, refund_due = _money(first, last)
-    admins, couriers, clerks = _people(first, last)
+    per_day = _figures_by_day(first, last, now, rollups)
+    days, totals = _order_figures(first, last, per_day)
+    money_days, methods, cod, refund_due = _money(first, last, per_day)
+    admins, couriers, clerks = _people(per_day)
     return Report(
         first=first,
         last=last,

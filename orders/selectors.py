@@ -7,10 +7,12 @@ alike, so another member's order is a 404 everywhere.
 import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, Min, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Replace
+from django.db.models.functions import Coalesce, Concat, Replace
 from django.utils import timezone
 
+from mall.formatting import normalize_typed
 from orders.models import (
     FINANCE,
     LOGISTICS,
@@ -335,50 +337,99 @@ def cash_in_hand_of(courier):
 
     from orders.models import CodCollection
 
-    total = CodCollection.objects.filter(courier=courier, remittance__isnull=True).aggregate(
-        total=Sum("amount")
-    )["total"]
+    total = CodCollection.objects.in_hand(courier).aggregate(total=Sum("amount"))["total"]
     return total if total is not None else Decimal("0.00")
 
 
 MEMBER_SEARCH_LIMIT = 20
 
 
-def find_members(query, limit=MEMBER_SEARCH_LIMIT):
-    """Active users matching ``query`` by name, username or e-mail, or by a phone number
-    on one of their orders (the digits alone match too). At most ``limit``, by name."""
-    from django.contrib.auth import get_user_model
+def members():
+    """The shop's members: active accounts that are not staff (no staff role, not Django
+    staff, not superuser). Orders by phone and the member search are for them only."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=False, is_superuser=False)
+        .exclude(groups__name__in=STAFF_GROUPS)
+    )
 
-    query = " ".join(str(query or "").replace("\x00", "").split())[:100]
+
+def phone_key(phone):
+    """The digits that identify a phone number, whatever way it was typed: full-width
+    digits read as ASCII (NFKC), spaces and dashes dropped, and China's country code
+    (``+86`` / ``0086``) taken off a mobile number (11 digits from 1). ``""`` when none."""
+    digits = "".join(c for c in normalize_typed(str(phone or "")) if c.isascii() and c.isdigit())
+    for prefix in ("0086", "86"):
+        rest = digits[len(prefix) :]
+        if digits.startswith(prefix) and len(rest) == 11 and rest.startswith("1"):
+            return rest
+    return digits
+
+
+def member_with_phone(phone):
+    """The member registered with ``phone`` (its ``phone_key`` as username, as
+    ``create_member`` makes them) or who gave it on one of their orders (with or without
+    the country code), or ``None``."""
+    key = phone_key(phone)
+    if not key:
+        return None
+    spellings = [key, f"86{key}", f"0086{key}"]
+    return (
+        members()
+        .filter(
+            Q(username__in=spellings)
+            | Q(username__startswith=f"{key}-")
+            | Q(pk__in=_orders_by_bare_phone(bare__in=spellings).values("customer_id"))
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def _orders_by_bare_phone(**lookup):
+    """Orders filtered on their phone with spaces, dashes and ``+`` taken out: pass
+    ``bare=digits`` (exact) or ``bare__contains=digits``."""
+    return Order.objects.annotate(
+        bare=Replace(
+            Replace(Replace("phone", Value(" "), Value("")), Value("-"), Value("")),
+            Value("+"),
+            Value(""),
+        )
+    ).filter(**lookup)
+
+
+def find_members(query, limit=MEMBER_SEARCH_LIMIT):
+    """Members (``members()``: never staff accounts) matching ``query`` by name, username
+    or e-mail, or by a phone number on one of their orders (the digits alone match too).
+    At most ``limit``, by name."""
+    query = normalize_typed(str(query or "").replace("\x00", ""))[:100]
     if not query:
         return []
+    squeezed = query.replace(" ", "")
+    people = (
+        get_user_model()
+        .objects.annotate(
+            family_first=Concat("last_name", "first_name"),
+            given_first=Concat("first_name", "last_name"),
+        )
+        .filter(Q(family_first__icontains=squeezed) | Q(given_first__icontains=squeezed))
+    )
     condition = (
         Q(username__icontains=query)
         | Q(email__icontains=query)
         | Q(first_name__icontains=query)
         | Q(last_name__icontains=query)
+        | Q(pk__in=people.values("pk"))
+        # A member who registered online has no name on the account: the name they give
+        # on the phone is the recipient of their orders.
+        | Q(pk__in=Order.objects.filter(recipient__icontains=query).values("customer_id"))
     )
-    digits = "".join(c for c in query if c.isdigit())
+    digits = "".join(c for c in query if c.isascii() and c.isdigit())
     if len(digits) >= 4 and len(digits) >= len(query.replace(" ", "").replace("-", "")) - 2:
         phones = Order.objects.filter(phone__icontains=query).values("customer_id")
         condition |= Q(pk__in=phones) | Q(username__icontains=digits)
-        bare = (
-            Order.objects.annotate(
-                bare=Replace(
-                    Replace(Replace("phone", Value(" "), Value("")), Value("-"), Value("")),
-                    Value("+"),
-                    Value(""),
-                )
-            )
-            .filter(bare__contains=digits)
-            .values("customer_id")
-        )
-        condition |= Q(pk__in=bare)
-    return list(
-        get_user_model()
-        .objects.filter(condition, is_active=True)
-        .order_by("first_name", "last_name", "username")[:limit]
-    )
+        condition |= Q(pk__in=_orders_by_bare_phone(bare__contains=digits).values("customer_id"))
+    return list(members().filter(condition).order_by("first_name", "last_name", "username")[:limit])
 
 
 def last_address(member):

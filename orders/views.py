@@ -25,6 +25,7 @@ from django.views.generic import ListView, TemplateView
 from mall.catalogue import find_products
 from mall.http import safe_next
 from mall.models import Address, Product, Profile
+from mall.people import person_name
 from orders import selectors, services
 from orders.cart import Cart, CartError
 from orders.delivery_words import attempt_words
@@ -36,6 +37,7 @@ from orders.forms import (
     OrderCancelForm,
     OrderEditForm,
     add_service_errors,
+    rebase_typed,
 )
 from orders.models import Order, OrderEvent, PaymentMethod, Status
 from orders.templatetags.order_tags import money
@@ -314,7 +316,10 @@ class CheckoutView(LoginRequiredMixin, View):
         if last:
             return {**initial, **last.address_dict}
         profile = Profile.objects.filter(user=user).first()
-        return {"recipient": user.get_full_name(), "phone": profile.phone if profile else ""}
+        return {
+            "recipient": person_name(user, username_fallback=False),
+            "phone": profile.phone if profile else "",
+        }
 
     def _render(self, form, cart, token):
         context = {
@@ -724,16 +729,8 @@ class OrderEditView(MemberOrderMixin, View):
                     payment_method=form.cleaned_data["payment_method"],
                     note=form.cleaned_data["note"],
                 )
-            except StaleOrder:
-                messages.warning(
-                    request,
-                    _(
-                        "This order was changed meanwhile (perhaps in another window), so your "
-                        "changes were not saved. Below is the order as it stands now; please "
-                        "make your changes again."
-                    ),
-                )
-                return redirect("orders:edit", number=order.number)
+            except StaleOrder as stale:
+                return self._stale(order, stale)
             except (InvalidInput, InsufficientStock) as error:
                 add_service_errors(form, error)
                 return self._render(order, form)
@@ -754,6 +751,48 @@ class OrderEditView(MemberOrderMixin, View):
     def _lines(self, order):
         return order.lines.select_related("product")
 
+    def _stale(self, order, stale):
+        """Changed meanwhile (by our staff on the phone, or in another window): nothing
+        is saved; the form comes back on the order as it is now, with what the member
+        typed kept where they changed something, and what changed listed in words."""
+        from orders.notifications import change_lines
+
+        fresh = self.get_order()
+        refused = self._refusal(fresh)
+        if refused:
+            return refused
+        changes = stale.details.get("changes", [])
+        data, _both = rebase_typed(self.request.POST, changes)
+        data["version"] = str(fresh.version)
+        form = OrderEditForm(data, order=fresh, lines=self._lines(fresh))
+        by_staff = any(
+            c.get("kind") == OrderEvent.Kind.EDITED and (c.get("data") or {}).get("for_member")
+            for c in changes
+        )
+        messages.warning(
+            self.request,
+            _(
+                "Our staff changed this order while you were editing it, so your changes were "
+                "not saved yet. What changed is listed below; your own changes are kept: check "
+                "them and save again."
+            )
+            if by_staff
+            else _(
+                "This order was changed meanwhile (perhaps in another window), so your "
+                "changes were not saved yet. What changed is listed below; your own changes "
+                "are kept: check them and save again."
+            ),
+        )
+        changed = [
+            line
+            for c in changes
+            if c.get("kind") == OrderEvent.Kind.EDITED
+            for line in change_lines(c.get("data") or {})
+        ]
+        response = self._render(fresh, form, changed=changed)
+        response.status_code = 409
+        return response
+
     def _refusal(self, order):
         try:
             services.check_edit(self.request.user, order)
@@ -762,7 +801,7 @@ class OrderEditView(MemberOrderMixin, View):
             return redirect(order)
         return None
 
-    def _render(self, order, form):
+    def _render(self, order, form, changed=None):
         return render(
             self.request,
             self.template_name,
@@ -771,6 +810,7 @@ class OrderEditView(MemberOrderMixin, View):
                 "form": form,
                 "payment_choices": _payment_choices(form),
                 "find": self._find(),
+                "changed": changed,
             },
         )
 

@@ -1,9 +1,10 @@
 """Who is calling a member now: a soft notice, not a lock (issue 11, "Who is calling now").
 
-When an order admin opens an order whose confirmation call is still to make (the order
-page holds the confirm and call forms), the order shows "being called by <name> since
-<time>" to the other admins for ``HOLD`` or until a call is logged or the order is
-confirmed. Anyone may still act: the services' version check keeps confirmations safe.
+When an order admin says they are phoning the member now (the "I am calling the member
+now" button on the order page) or opens the form that changes the order for the member,
+the order shows "being called by <name> since <time>" to the other admins for ``HOLD``
+or until a call is logged or the order is confirmed. Merely viewing the order claims
+nothing. Anyone may still act: the services' version check keeps confirmations safe.
 Kept in the cache (Redis when ``REDIS_URL`` is set, so every web process sees it).
 """
 
@@ -11,6 +12,9 @@ import datetime
 
 from django.core.cache import cache
 from django.utils import timezone
+
+from mall.people import person_name
+from orders.models import Status
 
 HOLD = datetime.timedelta(minutes=10)
 
@@ -29,11 +33,19 @@ def claim(order, user):
         return current
     notice = {
         "user_id": user.pk,
-        "name": user.get_full_name() or user.get_username(),
+        "name": person_name(user),
         "since": current["since"] if current else timezone.now(),
     }
     cache.set(_key(order.pk), notice, int(HOLD.total_seconds()))
     return notice
+
+
+def current(order):
+    """The notice in force for ``order`` (``{"user_id", "name", "since"}``) or ``None``
+    (always ``None`` once the order no longer awaits confirmation)."""
+    if order.status != Status.SUBMITTED:
+        return None
+    return cache.get(_key(order.pk))
 
 
 def release(order):
@@ -42,7 +54,9 @@ def release(order):
 
 
 def callers(orders):
-    """``{order_pk: notice}`` for the ``orders`` someone is calling now (one cache read)."""
-    keys = {_key(order.pk): order.pk for order in orders}
+    """``{order_pk: notice}`` for the ``orders`` someone is calling now (one cache read);
+    only orders still awaiting confirmation: one confirmed, invalid or cancelled has left
+    the desk, whatever a notice says."""
+    keys = {_key(order.pk): order.pk for order in orders if order.status == Status.SUBMITTED}
     found = cache.get_many(list(keys))
     return {keys[key]: notice for key, notice in found.items()}

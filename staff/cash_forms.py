@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from mall.formatting import TypedDecimalField
+from mall.people import person_name
 from orders import services
 from orders.cod_settlement import MAX_BYTES
 from orders.models import Remittance
@@ -67,7 +69,7 @@ class RemittanceForm(forms.Form):
     """
 
     collections = CollectionIdsField(label=_("Collections handed over"))
-    counted = forms.DecimalField(
+    counted = TypedDecimalField(
         label=lazy(_counted_label, str)(),
         max_digits=12,
         decimal_places=2,
@@ -98,7 +100,7 @@ class CashFilterForm(forms.Form):
     def __init__(self, *args, couriers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["courier"].queryset = couriers
-        self.fields["courier"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["courier"].label_from_instance = person_name
 
 
 class SettlementUploadForm(forms.Form):

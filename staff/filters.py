@@ -17,7 +17,7 @@ from django.db.models.functions import Replace
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mall.formatting import normalize_typed
+from mall.formatting import TypedDateField, normalize_typed
 from orders import selectors, services
 from orders.models import Order, PaymentMethod, PaymentStatus, Status
 from staff.templatetags.staff_tags import person
@@ -69,6 +69,12 @@ def shop_day_start(day):
     return timezone.make_aware(
         datetime.datetime.combine(day, datetime.time.min), timezone.get_default_timezone()
     )
+
+
+class TypedDateFilter(django_filters.DateFilter):
+    """A day filter that reads full-width digits (``２０２４－０１－１５``)."""
+
+    field_class = TypedDateField
 
 
 class PersonChoiceField(django_filters.fields.ModelChoiceField):
@@ -133,13 +139,13 @@ class OrderFilter(django_filters.FilterSet):
         empty_label=_("Anyone"),
         null_label=_("Not assigned"),
     )
-    placed_from = django_filters.DateFilter(
+    placed_from = TypedDateFilter(
         label=_("Placed from"),
         method="filter_placed_from",
         widget=_date_widget(),
         validators=[MinValueValidator(EARLIEST_DAY), MaxValueValidator(LATEST_DAY)],
     )
-    placed_to = django_filters.DateFilter(
+    placed_to = TypedDateFilter(
         label=_("Placed up to"),
         method="filter_placed_to",
         widget=_date_widget(),

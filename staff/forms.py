@@ -13,7 +13,13 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from mall.formatting import CodeField, TypedDecimalField
+from mall.formatting import (
+    CodeField,
+    TypedDateField,
+    TypedDateTimeField,
+    TypedDecimalField,
+    TypedIntegerField,
+)
 from orders import services
 from orders.models import DeliveryOutcome, Order, Payment, PaymentMethod
 from staff.filters import EARLIEST_DAY
@@ -59,7 +65,7 @@ class OrderActionForm(forms.Form):
 class ConfirmForm(OrderActionForm):
     """Confirm after the call: carries the order ``version`` the admin reviewed."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    version = TypedIntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
     call_note = forms.CharField(
         label=_("Call note"),
         max_length=TEXT_MAX,
@@ -104,6 +110,10 @@ def _unanswered_outcomes():
     ]
 
 
+class CallingForm(OrderActionForm):
+    """ "I am calling the member now": no field beyond the shared ``next``."""
+
+
 class CallForm(OrderActionForm):
     """A call that did not end in a confirmation: no answer, wrong number, or call back
     at a time (a date-time in the shop's ``TIME_ZONE``); changes nothing else."""
@@ -113,7 +123,7 @@ class CallForm(OrderActionForm):
         choices=_unanswered_outcomes,
         widget=forms.RadioSelect,
     )
-    call_back_at = forms.DateTimeField(
+    call_back_at = TypedDateTimeField(
         label=_("Call back at"),
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
@@ -244,7 +254,7 @@ class PaymentForm(OrderActionForm):
         max_length=100,
         help_text=_("Courier receipt, bank transaction or remittance number."),
     )
-    received_on = forms.DateField(
+    received_on = TypedDateField(
         label=_("Date received"),
         widget=forms.DateInput(
             attrs={"type": "date", "min": EARLIEST_DAY.isoformat()}, format="%Y-%m-%d"
@@ -349,7 +359,7 @@ class DeliveryAttemptForm(OrderActionForm):
         widget=_textarea(rows=2),
         help_text=_("Required when the outcome is “Other”."),
     )
-    next_attempt_on = forms.DateField(
+    next_attempt_on = TypedDateField(
         label=_("Next attempt on"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -390,7 +400,7 @@ class DeliverForm(OrderActionForm):
         due = order.money_position().due
         self.due = due
         if services.collects_cash(order) and due > 0:
-            self.fields["collected_amount"] = forms.DecimalField(
+            self.fields["collected_amount"] = TypedDecimalField(
                 label=_("Cash taken (%(currency)s)") % {"currency": settings.MALL_CURRENCY},
                 max_digits=12,
                 decimal_places=2,
@@ -437,7 +447,7 @@ class ReturnForm(OrderActionForm):
         self.unit_fields = []
         for line in self.lines:
             name = f"units-{line.pk}"
-            self.fields[name] = forms.IntegerField(
+            self.fields[name] = TypedIntegerField(
                 label=f"{line.name} ({line.sku})",
                 required=False,
                 min_value=0,
@@ -493,7 +503,7 @@ class RunSheetForm(CourierForm):
     """Whose run sheet (order admins and finance pick; a courier gets their own) and
     which day (default today, in the shop's time zone)."""
 
-    date = forms.DateField(
+    date = TypedDateField(
         label=_("Day"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

@@ -49,6 +49,7 @@ urlpatterns = [
     path("orders/<str:number>/refund/", views.OrderRefundView.as_view(), name="order-refund"),
     path("orders/<str:number>/void/", views.PaymentVoidView.as_view(), name="order-void"),
     path("orders/<str:number>/call/", views.OrderCallView.as_view(), name="order-call"),
+    path("orders/<str:number>/calling/", views.OrderCallingView.as_view(), name="order-calling"),
     path("orders/<str:number>/attempt/", views.OrderAttemptView.as_view(), name="order-attempt"),
     path("orders/<str:number>/deliver/", views.OrderDeliverView.as_view(), name="order-deliver"),
     path("orders/<str:number>/return/", views.OrderReturnView.as_view(), name="order-return"),

@@ -1,27 +1,7 @@
 """WooCommerce product-export columns shared by the importer tests."""
 
-# The columns WooCommerce writes most often, in its own order.
-WC_HEADER = [
-    "ID",
-    "Type",
-    "SKU",
-    "Name",
-    "Published",
-    "Visibility in catalog",
-    "Short description",
-    "Description",
-    "Date sale price starts",
-    "Date sale price ends",
-    "In stock?",
-    "Stock",
-    "Sale price",
-    "Regular price",
-    "Categories",
-    "Images",
-    "Parent",
-    "Position",
-    "Attribute 1 name",
-    "Attribute 1 value(s)",
-    "Attribute 2 name",
-    "Attribute 2 value(s)",
-]
+from mall.wc_headers import english_header
+
+# The columns WooCommerce writes most often, in its own order (mall.wc_headers holds them,
+# for the importer, these tests and bench/import_products.py alike).
+WC_HEADER = english_header(attributes=2)

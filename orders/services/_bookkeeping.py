@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders import tasks
+from orders import report_days, tasks
 from orders.exceptions import (
     InvalidInput,
     StaleOrder,
@@ -42,14 +42,16 @@ def record(order, actor, kind, *, before, note="", data=None, bump=True, fields=
 
     ``before`` is ``(status, payment_status)`` read before the change. ``bump``: the
     change is one the member or an admin must review again (``version`` + 1); a logged
-    call or delivery attempt saves its ``fields`` without a bump.
+    call or delivery attempt saves its ``fields`` without a bump. After the commit, the
+    reports' roll-ups of the closed days the order counts on are forgotten
+    (``orders.report_days.note_change``; ``data["received_on"]`` names a ledger entry's day).
     """
     if bump:
         order.version += 1
         order.save(update_fields=[*fields, "version", "updated_at"])
     elif fields:
         order.save(update_fields=[*fields, "updated_at"])
-    return OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         actor=actor,
         kind=kind,
@@ -61,6 +63,10 @@ def record(order, actor, kind, *, before, note="", data=None, bump=True, fields=
         data=data or {},
         order_version=order.version,
     )
+    # The past business days this order counts on get their report roll-ups recomputed
+    # once this commits (a late payment, a refusal of last week's parcel).
+    report_days.note_change(order, data)
+    return event
 
 
 def notify(order, kind):

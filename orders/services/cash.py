@@ -12,6 +12,7 @@ from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mall.people import person_name
 from orders.exceptions import AlreadyRemitted, InvalidInput, NotPermitted
 from orders.models import CodCollection, Order, PaymentMethod, Remittance
 from orders.services import _inputs as inputs
@@ -29,7 +30,7 @@ def cash_in_hand():
     ``collections`` (count) and ``oldest`` (datetime of the oldest collection), the
     largest amount first. One query."""
     rows = (
-        CodCollection.objects.filter(remittance__isnull=True)
+        CodCollection.objects.in_hand()
         .values("courier")
         .annotate(amount=Sum("amount"), collections=Count("pk"), oldest=Min("collected_at"))
         .order_by("-amount", "courier")
@@ -113,4 +114,4 @@ def record_remittance(actor, *, courier, collections, counted_amount, note=""):
 
 
 def _name(user):
-    return user.get_full_name() or user.get_username()
+    return person_name(user)

@@ -137,6 +137,7 @@ def confirm_order(actor, order, *, expected_version, call_note, reached_after_fa
                     "afterwards” if you have spoken to them since."
                 ),
                 code="reached_after_failed",
+                details={"fields": {"reached_after_failed": _("Tick this if you reached them.")}},
             )
         before = bookkeeping.state(order)
         order.confirm()

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mall.templatetags.shop import money
+from mall.formatting import format_money as money
 from orders import locks
 from orders.exceptions import InvalidInput, TransitionNotAllowed
 from orders.models import (

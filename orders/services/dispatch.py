@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mall.people import person_name
 from orders import locks
 from orders.exceptions import (
     InvalidInput,
@@ -96,11 +97,9 @@ def allocate_order(actor, order, *, assignee):
             before=before,
             data={
                 "from": previous.get_username() if previous else None,
-                "from_name": (previous.get_full_name() or previous.get_username())
-                if previous
-                else None,
+                "from_name": person_name(previous) if previous else None,
                 "to": assignee.get_username(),
-                "to_name": assignee.get_full_name() or assignee.get_username(),
+                "to_name": person_name(assignee),
             },
             fields=["status", "assigned_to", "allocated_at"],
         )

@@ -11,12 +11,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from mall.formatting import format_money as money
+from mall.formatting import normalize_typed
 from mall.models import Profile
-from mall.templatetags.shop import money
-from orders import locks
+from mall.people import person_name
+from orders import locks, selectors
 from orders.exceptions import (
     InvalidInput,
     NotPermitted,
@@ -52,9 +54,17 @@ def check_edit(actor, order):
     )
 
 
+def line_name(product, choices, language):
+    """The name an order line keeps: ``product``'s name with the member's ``choices``, in
+    the order's ``language`` (a member's Chinese order names its lines in Chinese even
+    when an admin working in English adds one)."""
+    with translation.override(language):
+        return product.name_with_choices(choices)
+
+
 def member_name(user):
-    """How an event's data names the member (full name, else username)."""
-    return user.get_full_name() or user.get_username()
+    """How an event's data names the member (``mall.people.person_name``)."""
+    return person_name(user)
 
 
 def check_place_for_member(actor):
@@ -67,9 +77,13 @@ def create_member(actor, *, name, phone, email=""):
     """Register a member who phoned in an order (order admin), with no password.
 
     ``name`` (required, at most 150 characters) becomes the first name; ``phone`` is
-    checked as a delivery phone is and its digits become the username (``-2``, ``-3`` ...
-    added if taken); ``email`` is optional, unique ignoring case. The member can set a
-    password later through password reset. Raises ``NotPermitted``, ``InvalidInput``
+    checked as a delivery phone is (full-width digits read as ASCII) and its
+    ``selectors.phone_key`` (the digits, without China's +86) becomes the username
+    (``-2``, ``-3`` ... added only when a staff account holds it); a phone a member has
+    already (as username or on an order, with or without +86) is refused, so one person
+    does not get two accounts, also when registered twice at once; ``email`` is
+    optional, unique ignoring case. The member can set a password later through
+    password reset. Raises ``NotPermitted``, ``InvalidInput``
     (``details["fields"]`` maps each bad field to a message). Returns the new user.
     """
     check_place_for_member(actor)
@@ -80,12 +94,17 @@ def create_member(actor, *, name, phone, email=""):
         errors["name"] = _("This field is required.")
     elif len(name) > 150 or "\x00" in name:
         errors["name"] = _("At most %(n)d characters.") % {"n": 150}
-    phone = "" if phone is None else str(phone).strip()
+    phone = normalize_typed("" if phone is None else str(phone))
     digits = re.sub(r"\D", "", phone)
+    key = selectors.phone_key(phone)
     if not inputs.PHONE_RE.match(phone) or not 7 <= len(digits) <= 15:
         errors["phone"] = _(
             "Enter a phone number we can call, e.g. 138 0013 8000 or 021-5555 1234."
         )
+    else:
+        existing = selectors.member_with_phone(key)
+        if existing is not None:
+            errors["phone"] = _phone_taken(existing)
     email = "" if email is None else str(email).strip()
     if email:
         try:
@@ -96,21 +115,48 @@ def create_member(actor, *, name, phone, email=""):
             errors["email"] = _("Enter a valid e-mail address.")
         else:
             email = User.objects.normalize_email(email)
-            if User.objects.filter(email__iexact=email).exists():
+            holder = User.objects.filter(email__iexact=email).first()
+            if holder is not None and not selectors.members().filter(pk=holder.pk).exists():
+                errors["email"] = _(
+                    "This e-mail address belongs to a staff account: give the member's own "
+                    "address, or none."
+                )
+            elif holder is not None:
                 errors["email"] = _(
                     "A member with this e-mail address exists already: find them instead."
                 )
     if errors:
         raise InvalidInput(_("Please correct the member's details."), details={"fields": errors})
-    with transaction.atomic():
-        username, n = digits, 1
-        while User.objects.filter(username__iexact=username).exists():
-            n += 1
-            username = f"{digits}-{n}"
-        user = User(username=username, first_name=name, email=email)
-        user.set_unusable_password()
-        user.save()
+    try:
+        with transaction.atomic():
+            username, n = key, 1
+            while User.objects.filter(username__iexact=username).exists():
+                n += 1
+                username = f"{key}-{n}"
+            user = User(username=username, first_name=name, email=email)
+            user.set_unusable_password()
+            user.save()
+    except IntegrityError:
+        # Registered twice at once (a double click): the username, the phone's digits, is
+        # unique, so the second waits for the first and is refused here.
+        existing = selectors.member_with_phone(key)
+        raise InvalidInput(
+            _("Please correct the member's details."),
+            details={
+                "fields": {
+                    "phone": _phone_taken(existing)
+                    if existing
+                    else _("This phone number was registered a moment ago: find the member.")
+                }
+            },
+        ) from None
     return user
+
+
+def _phone_taken(member):
+    return _("%(name)s is registered with this phone number already: find them instead.") % {
+        "name": person_name(member)
+    }
 
 
 def place_order(
@@ -128,8 +174,9 @@ def place_order(
     """Place an order for ``actor`` (a signed-in member) and reserve its stock.
 
     ``customer``: the member an order admin takes the order for by phone (needs
-    ``orders.place_order_for_member``, else ``NotPermitted``); the order is the
-    member's, the event's actor is the admin and its data names the member.
+    ``orders.place_order_for_member``, else ``NotPermitted``; a staff account, the
+    admin's own included, is refused with ``InvalidInput``); the order is the member's,
+    the event's actor is the admin and its data names the member.
 
     ``lines``: list of ``(Product, quantity)`` pairs, quantity a positive int up to
     ``MALL_MAX_LINE_QUANTITY`` (repeats of one product are merged). ``address``: dict of
@@ -152,8 +199,17 @@ def place_order(
     for_member = customer is not None and customer.pk != actor.pk
     if for_member:
         check_place_for_member(actor)
-        if customer.pk is None or not customer.is_active:
-            raise InvalidInput(_("Choose an active member."), code="customer")
+        if customer.pk is None or not selectors.members().filter(pk=customer.pk).exists():
+            raise InvalidInput(
+                _("Orders by phone are for members: choose an active member, not a staff account."),
+                code="customer",
+            )
+    elif customer is not None and not selectors.members().filter(pk=actor.pk).exists():
+        # An order admin choosing themselves on the phone order page.
+        raise InvalidInput(
+            _("Orders by phone are for members: choose an active member, not a staff account."),
+            code="customer",
+        )
     owner = customer if for_member else actor
     wanted = inputs.clean_lines(lines)
     cleaned_address = inputs.clean_address(address)
@@ -235,7 +291,7 @@ def place_order(
                     order=order,
                     product=product,
                     sku=product.sku,
-                    name=product.name_with_choices(chosen.get(product.pk)),
+                    name=line_name(product, chosen.get(product.pk), language),
                     chosen_attributes=chosen.get(product.pk, {}),
                     unit_price=price,
                     quantity=qty,
@@ -383,7 +439,7 @@ def edit_order(
                             order=order,
                             product=product,
                             sku=product.sku,
-                            name=product.name_with_choices(chosen.get(pid)),
+                            name=line_name(product, chosen.get(pid), order.language),
                             chosen_attributes=chosen.get(pid, {}),
                             unit_price=price,
                             quantity=new_qty,
@@ -393,7 +449,7 @@ def edit_order(
                         line_diff.append(
                             {
                                 "sku": product.sku,
-                                "name": product.name_with_choices(chosen.get(pid)),
+                                "name": line_name(product, chosen.get(pid), order.language),
                                 "from": 0,
                                 "to": new_qty,
                             }

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mall.templatetags.shop import money
+from mall.formatting import format_money as money
 from orders import locks
 from orders.exceptions import (
     DuplicateReference,
@@ -107,6 +107,26 @@ def check_void(actor, order):
         raise TransitionNotAllowed(_("There are no ledger entries to void."))
 
 
+def book_entry(actor, order, payment, *, before, event, transition, note, data=None):
+    """The shared tail of every ledger entry on a locked ``order``: recompute its money
+    from the ledger and move its payment status through ``transition`` (an ``Order``
+    payment-status transition taking ``new_status`` and ``payment``), then write the
+    entry's one ``event`` (an ``OrderEvent.Kind``) with ``payment_data`` plus ``data``.
+    ``before``: ``bookkeeping.state(order)`` taken before the entry changed."""
+    fields = bookkeeping.settle_money(
+        order, lambda new_status: transition(new_status=new_status, payment=payment)
+    )
+    bookkeeping.record(
+        order,
+        actor,
+        event,
+        before=before,
+        note=note,
+        data=payment_data(payment, order, **(data or {})),
+        fields=fields,
+    )
+
+
 def enter_payment(actor, order, *, amount, method, reference, received_on, note="", data=None):
     """Write a payment entry on a locked ``order``, settle its money and its one event.
 
@@ -125,17 +145,15 @@ def enter_payment(actor, order, *, amount, method, reference, received_on, note=
         note=note,
         recorded_by=actor,
     )
-    fields = bookkeeping.settle_money(
-        order, lambda new_status: order.receive_payment(new_status=new_status, payment=payment)
-    )
-    bookkeeping.record(
-        order,
+    book_entry(
         actor,
-        OrderEvent.Kind.PAYMENT_RECORDED,
+        order,
+        payment,
         before=before,
+        event=OrderEvent.Kind.PAYMENT_RECORDED,
+        transition=order.receive_payment,
         note=note,
-        data=payment_data(payment, order, **(data or {})),
-        fields=fields,
+        data=data,
     )
     if order.payment_status == PaymentStatus.PAID and before[1] != PaymentStatus.PAID:
         bookkeeping.notify(order, "paid")
@@ -236,17 +254,14 @@ def record_refund(actor, order, *, amount, reference, note="", credit_note=False
             recorded_by=actor,
             credit_note=credit_note,
         )
-        fields = bookkeeping.settle_money(
-            order, lambda new_status: order.refund(new_status=new_status, payment=payment)
-        )
-        bookkeeping.record(
-            order,
+        book_entry(
             actor,
-            OrderEvent.Kind.REFUND_RECORDED,
+            order,
+            payment,
             before=before,
+            event=OrderEvent.Kind.REFUND_RECORDED,
+            transition=order.refund,
             note=note,
-            data=payment_data(payment, order),
-            fields=fields,
         )
     return payment
 
@@ -282,16 +297,13 @@ def void_payment(actor, payment, *, reason):
         payment.voided_by = actor
         payment.void_reason = reason
         payment.save(update_fields=["voided_at", "voided_by", "void_reason"])
-        fields = bookkeeping.settle_money(
-            order, lambda new_status: order.void_entry(new_status=new_status, payment=payment)
-        )
-        bookkeeping.record(
-            order,
+        book_entry(
             actor,
-            OrderEvent.Kind.PAYMENT_VOIDED,
+            order,
+            payment,
             before=before,
+            event=OrderEvent.Kind.PAYMENT_VOIDED,
+            transition=order.void_entry,
             note=reason,
-            data=payment_data(payment, order),
-            fields=fields,
         )
     return payment

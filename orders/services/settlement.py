@@ -14,11 +14,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mall.templatetags.shop import money
+from mall.formatting import format_money as money
 from orders import locks
 from orders.cod_settlement import DELIVERED, SettlementRow
 from orders.exceptions import InvalidInput, NotPermitted, OrderError
-from orders.models import OWN_DELIVERY_STAFF, Order, PaymentMethod, Status
+from orders.models import OWN_DELIVERY_STAFF, Order, OrderEvent, Payment, PaymentMethod, Status
 from orders.services import _inputs as inputs
 from orders.services import delivery, payments
 
@@ -57,7 +57,32 @@ def _clean_carrier(carrier):
     return carrier
 
 
-def _match(row, order, carrier):
+def _recorded_settlements(orders, references):
+    """``{(order pk, reference casefolded)}`` for the ``references`` already recorded on
+    ``orders``, as a payment in force or an event's ``settlement``: two queries for a
+    whole file, whatever its length."""
+    if not orders or not references:
+        return set()
+    wanted = {r.casefold() for r in references}
+    found = {
+        (order_id, reference.casefold())
+        for order_id, reference in Payment.objects.annotate(ref=Lower("reference"))
+        .filter(order__in=orders, ref__in=wanted, voided_at__isnull=True)
+        .values_list("order_id", "reference")
+    }
+    found |= {
+        (order_id, str(reference).casefold())
+        for order_id, reference in OrderEvent.objects.filter(
+            order__in=orders, data__settlement__in=list(references)
+        ).values_list("order_id", "data__settlement")
+    }
+    return found
+
+
+def _match(row, order, carrier, recorded=None):
+    """Check one file row against its order. ``recorded``: the preview's
+    ``_recorded_settlements`` (``None``: ask the database, as ``apply_settlement`` does
+    under the order's lock)."""
     match = SettlementMatch(row=row, order=order)
     out = (Status.SHIPPED, Status.DELIVERED)
     if row.problem:
@@ -70,10 +95,10 @@ def _match(row, order, carrier):
         }
         return match
     reference = settlement_reference(carrier, row.waybill)
-    settled = (
-        order.payments.filter(reference__iexact=reference, voided_at__isnull=True).exists()
-        or order.events.filter(data__settlement=reference).exists()
-        or (row.outcome != DELIVERED and order.status == Status.RETURNED)
+    if recorded is None:
+        recorded = _recorded_settlements([order], [reference])
+    settled = (order.pk, reference.casefold()) in recorded or (
+        row.outcome != DELIVERED and order.status == Status.RETURNED
     )
     due = order.money_position().due if order.payment_method == PaymentMethod.COD else 0
     amount = row.amount or 0
@@ -115,9 +140,13 @@ def preview_settlement(*, carrier, rows):
         .order_by("pk")
     ):
         orders.setdefault(order.waybill, order)
+    recorded = _recorded_settlements(
+        list(orders.values()),
+        [settlement_reference(carrier, r.waybill) for r in rows if r.waybill],
+    )
     seen, matches = set(), []
     for row in rows:
-        match = _match(row, orders.get(row.waybill.casefold()), carrier)
+        match = _match(row, orders.get(row.waybill.casefold()), carrier, recorded)
         key = row.waybill.casefold()
         if key and key in seen and not match.problem:
             match.problem = _("waybill %(waybill)s appears twice in the file") % {

@@ -2,9 +2,12 @@
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mall import formatting
+from mall.people import person_name
+from orders.models import COMMON_CARRIERS
 
 register = template.Library()
 
@@ -22,7 +25,8 @@ def format_money(value):
 def waiting_label(since, now=None):
     """Return how long ago ``since`` (an aware datetime) was, as ``"waiting 3 h"``.
 
-    Under an hour in minutes, under two days in hours, then in days. ``None`` gives ``""``.
+    Within the minute ``"due now"``; under an hour in minutes, under two days in hours,
+    then in days. ``None`` gives ``""``.
     """
     if since is None:
         return ""
@@ -40,13 +44,16 @@ def waiting_label(since, now=None):
 def due_label(when, now=None):
     """Return when a call-back falls, relative to now: ``"due 12 min ago"`` or ``"due in 2 h"``.
 
-    Under an hour in minutes, under two days in hours, then in days. ``None`` gives ``""``.
+    Within the minute ``"due now"``; under an hour in minutes, under two days in hours,
+    then in days. ``None`` gives ``""``.
     """
     if when is None:
         return ""
     seconds = int((when - (now or timezone.now())).total_seconds())
     minutes = abs(seconds) // 60
     hours, days = minutes // 60, minutes // 1440
+    if minutes == 0:
+        return _("due now")
     if seconds <= 0:
         if minutes < 60:
             return ngettext("due %(n)d min ago", "due %(n)d min ago", minutes) % {"n": minutes}
@@ -66,6 +73,13 @@ def due(when):
     return due_label(when)
 
 
+@register.simple_tag
+def common_carriers():
+    """``{% common_carriers as carriers %}``: the carriers suggested when shipping
+    (``orders.models.COMMON_CARRIERS``, the same list the settlement upload offers)."""
+    return COMMON_CARRIERS
+
+
 @register.filter
 def get_item(mapping, key):
     """``{{ callers|get_item:order.pk }}``: a dict's value, or ``None``."""
@@ -73,10 +87,9 @@ def get_item(mapping, key):
 
 
 def person(user):
-    """A user's full name, or their username when no name is set; ``""`` for ``None``."""
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+    """A user's name (``mall.people.person_name``: 王小明, Wei Li), else their username;
+    ``""`` for ``None``."""
+    return person_name(user)
 
 
 @register.filter

@@ -50,6 +50,7 @@ from staff.views._base import (
 from staff.views.actions._base import OrderActionView
 from staff.views.actions.cancellation import OrderCancelView
 from staff.views.actions.confirmation import (
+    OrderCallingView,
     OrderCallView,
     OrderConfirmView,
     OrderInvalidateView,
@@ -89,6 +90,7 @@ __all__ = [
     "OrderActionView",
     "OrderAllocateView",
     "OrderAttemptView",
+    "OrderCallingView",
     "OrderCallView",
     "OrderCancelView",
     "OrderConfirmView",

@@ -98,7 +98,7 @@ class CashView(StaffRequiredMixin, TemplateView):
 
 def courier_or_404(courier_id):
     """A logistics person, or anyone still holding collected cash; else 404."""
-    holding = CodCollection.objects.filter(remittance__isnull=True).values("courier_id")
+    holding = CodCollection.objects.in_hand().values("courier_id")
     users = get_user_model().objects.filter(Q(groups__name=LOGISTICS) | Q(pk__in=holding))
     courier = users.filter(pk=courier_id).first()
     if courier is None:
@@ -124,7 +124,7 @@ class RemittanceView(StaffRequiredMixin, View):
 
     def pending(self, courier):
         return list(
-            CodCollection.objects.filter(courier=courier, remittance__isnull=True)
+            CodCollection.objects.in_hand(courier)
             .select_related("order")
             .order_by("collected_at", "pk")
         )

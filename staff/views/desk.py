@@ -16,10 +16,13 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from mall.catalogue import find_products
+from mall.people import person_name
 from orders import selectors, services
 from orders.exceptions import InvalidInput, OrderError, StaleOrder, TransitionNotAllowed
+from orders.forms import rebase_typed
 from staff import calling
 from staff.desk_forms import MemberSearchForm, NewMemberForm, OrderEditForm, PhoneOrderForm
+from staff.timeline import describe_changes, serialise_changes
 from staff.views._base import StaffRequiredMixin, detail_url, order_for_staff
 from staff.views.actions._base import OrderActionView
 
@@ -50,9 +53,16 @@ class OrderEditView(OrderActionView):
             "nav": "orders",
         }
 
+    def get(self, request, number):
+        # Opening the change form means the admin is on the phone with the member.
+        order = order_for_staff(request, number)
+        if self.refusal(order) is None:
+            calling.claim(order, request.user)
+        return super().get(request, number)
+
     def perform(self, order, data):
         form = self._form
-        services.edit_order(
+        changed = services.edit_order(
             self.request.user,
             order,
             expected_version=data["version"],
@@ -62,12 +72,18 @@ class OrderEditView(OrderActionView):
             note=data["note"],
             reason=data["reason"],
         )
+        if changed.version == data["version"]:
+            return _("Nothing to change: order %(number)s already reads as the form did.") % {
+                "number": order.number
+            }
         return _("Order %(number)s is changed; the member gets an e-mail listing the changes.") % {
             "number": order.number
         }
 
     def post(self, request, number):
         order = order_for_staff(request, number)
+        if request.POST.get("do") == "search":
+            return self.search(order)
         self._form = form = self.get_form(order, request.POST)
         if not form.is_valid():
             reason = self.refusal(order)
@@ -78,9 +94,7 @@ class OrderEditView(OrderActionView):
         try:
             text = self.perform(order, form.cleaned_data)
         except StaleOrder as exc:
-            self.remember_stale(order, exc, form.cleaned_data)
-            messages.error(request, exc.message)
-            return redirect(detail_url(order))
+            return self.stale(order, form, exc)
         except TransitionNotAllowed as exc:
             messages.error(request, exc.message)
             return redirect(detail_url(order))
@@ -96,6 +110,48 @@ class OrderEditView(OrderActionView):
 
     def return_url(self, order, form):
         return detail_url(order)
+
+    def search(self, order):
+        """ "Search" or "Update the total" inside the form: shown again with everything
+        typed kept (unbound: no error before saving) and the products found added."""
+        reason = self.refusal(order)
+        if reason:
+            messages.error(self.request, reason)
+            return redirect(detail_url(order))
+        find = self.request.POST.get("find", "")[:100]
+        form = OrderEditForm(order=order, carry=self.request.POST, found=find_products(find))
+        context = {**self.confirm_context(order, form), "find": find, "searched": bool(find)}
+        return render(self.request, self.confirm_template, context)
+
+    def stale(self, order, form, exc):
+        """The order changed since the form was opened: nothing is saved; the form comes
+        back on the current order with what the admin typed and the list of what changed,
+        to check and save again. If the order can no longer be changed, the order page."""
+        fresh = order_for_staff(self.request, order.number)
+        reason = self.refusal(fresh)
+        if reason:
+            self.remember_stale(fresh, exc, form.cleaned_data)
+            messages.error(self.request, exc.message)
+            return redirect(detail_url(fresh))
+        changes = exc.details.get("changes", [])
+        data, both_changed = rebase_typed(self.request.POST, changes)
+        data["version"] = str(fresh.version)
+        again = self.get_form(fresh, data)
+        self._form = again
+        messages.error(self.request, exc.message)
+        if both_changed:
+            messages.warning(
+                self.request,
+                _("You and the member both changed %(fields)s: your values are kept below.")
+                % {"fields": ", ".join(both_changed)},
+            )
+        context = self.confirm_context(fresh, again)
+        context["stale"] = {
+            "seen_version": form.cleaned_data.get("version"),
+            "current_version": fresh.version,
+            "changes": describe_changes(serialise_changes(exc.details.get("changes", []))),
+        }
+        return render(self.request, self.confirm_template, context, status=409)
 
 
 class PhoneOrderView(StaffRequiredMixin, View):
@@ -122,13 +178,11 @@ class PhoneOrderView(StaffRequiredMixin, View):
             return None
         if not 0 < pk < 2**31:
             return None
-        from django.contrib.auth import get_user_model
-
-        return get_user_model().objects.filter(pk=pk, is_active=True).first()
+        return selectors.members().filter(pk=pk).first()
 
     def _order_initial(self, member):
         initial = selectors.last_address(member) or {
-            "recipient": member.get_full_name(),
+            "recipient": person_name(member, username_fallback=False),
             "phone": member.get_username().split("-")[0]
             if member.get_username().split("-")[0].isdigit()
             else "",
@@ -141,8 +195,10 @@ class PhoneOrderView(StaffRequiredMixin, View):
             "token": secrets.token_urlsafe(24),
         }
 
-    def _render(self, request, *, member=None, order_form=None, member_form=None, status=200):
-        find = _search_text(request)
+    def _render(
+        self, request, *, member=None, order_form=None, member_form=None, status=200, find=None
+    ):
+        find = _search_text(request) if find is None else find
         search = MemberSearchForm(request.GET or None)
         members = []
         if member is None and search.is_valid() and search.cleaned_data.get("member_q"):
@@ -193,15 +249,20 @@ class PhoneOrderView(StaffRequiredMixin, View):
                 messages.success(
                     request,
                     _("Member %(name)s is registered (no password yet: they can set one later).")
-                    % {"name": member.get_full_name()},
+                    % {"name": person_name(member)},
                 )
                 return redirect(reverse("staff:order-new") + "?" + urlencode({"member": member.pk}))
         messages.error(request, _("Nothing was saved: please correct the form below."))
         return self._render(request, member_form=form)
 
     def _place(self, request):
-        form = PhoneOrderForm(request.POST)
         member = self._member(request.POST.get("member"))
+        if request.POST.get("do") == "search" and member is not None:
+            # "Search" / "Update the total" inside the form: everything typed is kept.
+            find = request.POST.get("find", "")[:100]
+            form = PhoneOrderForm(carry=request.POST, found=find_products(find))
+            return self._render(request, member=member, order_form=form, find=find)
+        form = PhoneOrderForm(request.POST)
         if form.is_valid() and member is not None:
             try:
                 with transaction.atomic():
@@ -214,15 +275,13 @@ class PhoneOrderView(StaffRequiredMixin, View):
                         checkout_token=form.cleaned_data["token"],
                         customer=member,
                     )
-                    confirmed = False
                     if form.cleaned_data["confirm_now"] and order.status == "submitted":
-                        services.confirm_order(
+                        order = services.confirm_order(
                             request.user,
                             order,
                             expected_version=order.version,
                             call_note=form.cleaned_data["call_note"],
                         )
-                        confirmed = True
             except OrderError as exc:
                 form.add_error(None, exc.message)
                 for field, message in (exc.details or {}).get("fields", {}).items():
@@ -232,7 +291,7 @@ class PhoneOrderView(StaffRequiredMixin, View):
                 calling.release(order)
                 text = (
                     _("Order %(number)s is placed for %(name)s and confirmed.")
-                    if confirmed
+                    if order.status != "submitted"
                     else _("Order %(number)s is placed for %(name)s.")
                 )
                 messages.success(
@@ -240,7 +299,7 @@ class PhoneOrderView(StaffRequiredMixin, View):
                     text
                     % {
                         "number": order.number,
-                        "name": order.customer.get_full_name() or order.customer.get_username(),
+                        "name": person_name(order.customer),
                     },
                 )
                 return redirect(detail_url(order))

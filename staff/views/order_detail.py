@@ -82,7 +82,7 @@ def _call_desk(user, order, allowed, events):
     """The confirmation desk's notices for the order page (issue 11), from the events
     already read for the timeline (no query): whether confirming needs the "reached
     afterwards" tick, the unanswered calls, the suggestion to mark the order invalid, and
-    who else is calling the member now."""
+    who is calling the member now (read, never claimed: viewing is not calling)."""
     outcomes = [e.data.get("outcome") for e in events if e.kind == OrderEvent.Kind.CALL_LOGGED]
     unanswered = sum(1 for o in outcomes if o in services.CallOutcome.UNANSWERED)
     desk = {
@@ -91,6 +91,8 @@ def _call_desk(user, order, allowed, events):
         "unanswered": unanswered,
         "suggest_invalid_url": "",
         "caller": None,
+        "mine": None,
+        "can_claim": False,
     }
     if (
         order.status == Status.SUBMITTED
@@ -104,9 +106,12 @@ def _call_desk(user, order, allowed, events):
             + urlencode({"reason": reason})
         )
     if order.status == Status.SUBMITTED and "call" in allowed:
-        notice = calling.claim(order, user)
-        if notice["user_id"] != user.pk:
+        notice = calling.current(order)
+        desk["can_claim"] = True
+        if notice and notice["user_id"] != user.pk:
             desk["caller"] = notice
+        elif notice:
+            desk["mine"] = notice
     return desk
 
 
@@ -145,6 +150,10 @@ def detail_context(request, order, bound=None):
         for action, make in form_makers.items()
         if action in allowed
     }
+    if "confirm" in bound:
+        # A confirm form sent back as typed shows the tick if the services now need it
+        # (another admin may have logged an unanswered call meanwhile).
+        bound["confirm"].needs_tick = desk["needs_tick"]
     events = list(selectors.staff_timeline(order))
     return {
         "order": order,

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
+from mall.formatting import TypedDateField
 from orders import reports, selectors
 from orders.models import PaymentMethod
 from staff import charts
@@ -50,8 +51,8 @@ class ReportRangeForm(forms.Form):
 
     FORMATS = (("csv", "CSV"), ("xlsx", "XLSX"))
 
-    start = forms.DateField(label=gettext_lazy("First day"), required=False)
-    end = forms.DateField(label=gettext_lazy("Last day"), required=False)
+    start = TypedDateField(label=gettext_lazy("First day"), required=False)
+    end = TypedDateField(label=gettext_lazy("Last day"), required=False)
     download = forms.ChoiceField(required=False, choices=())
     format = forms.ChoiceField(required=False, choices=FORMATS)
 

@@ -28,7 +28,7 @@ from orders.cod_settlement import (
     read_settlement_file,
 )
 from orders.exceptions import InvalidInput, OrderError
-from orders.models import OWN_DELIVERY_STAFF, Order, PaymentMethod
+from orders.models import COMMON_CARRIERS, OWN_DELIVERY_STAFF, Order, PaymentMethod
 from staff.cash_forms import SettlementApplyForm, SettlementUploadForm
 from staff.templatetags.staff_tags import format_money
 from staff.views._base import StaffRequiredMixin
@@ -37,7 +37,6 @@ SESSION_KEY = "cod-settlements"
 DONE_KEY = "cod-settlements-done"
 KEEP_PENDING = 3  # previews kept at once (each holds a whole file's rows)
 KEEP_DONE = 20
-COMMON_CARRIERS = ["SF Express", "China Post EMS", "JD Logistics", "ZTO Express", "YTO Express"]
 
 
 def outcome_labels():

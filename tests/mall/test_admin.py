@@ -53,3 +53,22 @@ def test_members_cannot_open_the_admin(client, member):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_the_product_form_reads_full_width_sku_prices_and_counts(rf, superuser):
+    # Staff on a Chinese input method type ＫＴ－ＷＯＫ, １２．５０, １５.
+    from decimal import Decimal
+
+    from django.contrib import admin
+
+    from mall.models import Product
+
+    request = rf.get("/admin/mall/product/add/")
+    request.user = superuser
+    form = admin.site._registry[Product].get_form(request)()
+
+    assert form.fields["sku"].clean("ＫＴ－ＷＯＫ\u3000") == "KT-WOK"
+    assert form.fields["price"].clean("１２．５０") == Decimal("12.50")
+    assert form.fields["sale_price"].clean(" ９．９０ ") == Decimal("9.90")
+    assert form.fields["stock"].clean("１５") == 15
+    assert form.fields["position"].clean("３") == 3

@@ -150,6 +150,102 @@ def test_headers_in_the_shops_admin_language(name, sku, expected):
     assert item.categories.exists() or item.parent_id
 
 
+@pytest.mark.parametrize(
+    ("name", "parent_sku", "variation_sku", "texts", "money", "attribute"),
+    [
+        (
+            "wc_zh_TW.csv",
+            "TW-TEE",
+            "TW-TEE-M",
+            ("T恤", "純棉短袖", "柔軟舒適", "服飾 > 上衣"),
+            (Decimal("99.00"), Decimal("79.00")),
+            {"尺寸": "M"},
+        ),
+        (
+            "wc_ja.csv",
+            "JA-TEE",
+            "JA-TEE-M",
+            ("Tシャツ", "綿の半袖", "やわらかい", "衣類 > トップス"),
+            (Decimal("99.00"), Decimal("79.00")),
+            {"サイズ": "M"},
+        ),
+        (
+            "wc_pt_BR.csv",
+            "BR-CAMISETA",
+            "BR-CAMISETA-M",
+            ("Camiseta", "Algodão", "Macia", "Roupas > Camisetas"),
+            (Decimal("99.90"), Decimal("79.90")),
+            {"Tamanho": "M"},
+        ),
+    ],
+)
+def test_every_column_of_a_zh_tw_ja_pt_br_export(
+    name, parent_sku, variation_sku, texts, money, attribute
+):
+    # A header row as WooCommerce's Traditional Chinese, Japanese and Brazilian
+    # Portuguese translations write it: every column lands in its field.
+    out, err, error = run_import(FILES / name)
+
+    assert error is None, err
+    assert "created 2, updated 0, skipped 0, rejected 0" in out
+    parent = product(parent_sku)
+    name_text, short, description, category = texts
+    assert (parent.name, parent.short_description, parent.description) == (
+        name_text,
+        short,
+        description,
+    )
+    assert parent.categories.get().full_name == category
+    assert parent.image_urls == [f"https://example.com/{parent_sku.lower()}.png"]
+    assert parent.is_variable and parent.wc_id is not None
+    variation = product(variation_sku)
+    assert variation.parent == parent
+    assert (variation.price, variation.sale_price, variation.stock) == (*money, 6)
+    assert variation.in_stock is False  # the "In stock?" column, translated, says 0
+    assert variation.attributes == attribute
+    assert variation.position == 2
+    assert variation.sale_starts == datetime.datetime(2024, 1, 15, tzinfo=SHANGHAI)
+    assert variation.sale_ends == datetime.datetime(
+        2030, 1, 31, 23, 59, 59, 999999, tzinfo=SHANGHAI
+    )
+
+
+def test_the_zh_tw_ja_pt_br_headers_are_those_of_woocommerces_language_packs():
+    # The strings read from the language packs named in mall.wc_headers, one per field.
+    read = {
+        "zh_TW": {
+            "id": "代碼",
+            "visibility": "目錄的可見度",
+            "short_description": "簡短內容說明",
+            "sale_starts": "折扣價開始日期",
+            "sale_ends": "折扣價結束日期",
+            "price": "原價",
+            "in_stock": "有庫存？",
+            "parent": "上層",
+        },
+        "ja": {
+            "short_description": "簡単な説明",
+            "price": "標準価格",
+            "in_stock": "在庫の有無",
+            "parent": "親",
+        },
+        "pt_BR": {
+            "sale_starts": "Data de preço promocional começa em",
+            "sale_ends": "Data de preço promocional termina em",
+            "attribute_value": "Valores do atributo {n}",
+            "in_stock": "Em estoque?",
+            "parent": "Ascendente",
+            "type": "Tipo",
+            "categories": "Categorias",
+        },
+    }
+    for locale, fields in read.items():
+        for field, header in fields.items():
+            assert wc_headers.TRANSLATED[locale][field][0] == header, (locale, field)
+            if "{n}" not in header:
+                assert _COLUMNS[_header_key(header)] == field
+
+
 def test_french_variations_and_categories():
     run_import(FILES / "wc_fr_FR.csv")
 

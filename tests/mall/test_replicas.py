@@ -189,3 +189,21 @@ def test_a_lost_database_while_saving_a_session_is_not_a_deleted_session(engine,
     Session.objects.filter(session_key=store.session_key).delete()
     with pytest.raises(UpdateError):
         store.save()
+
+
+def test_report_rollups_are_read_on_the_primary_and_never_kept_from_a_replica(monkeypatch):
+    import datetime
+
+    from orders import report_days
+    from orders.models import ReportDay
+
+    router = db_router.ReplicaRouter()
+    token = db_router._reading_from.set("replica1")
+    try:
+        assert router.db_for_read(ReportDay) == "default"
+        report_days.store({datetime.date(2026, 1, 5): {"placed": 3}}, seen={})
+    finally:
+        db_router._reading_from.reset(token)
+    assert not ReportDay.objects.exists()
+    report_days.store({datetime.date(2026, 1, 5): {"placed": 3}}, seen={})
+    assert ReportDay.objects.get().figures["placed"] == 3

@@ -19,7 +19,7 @@ from orders import services
 from orders.cart import Cart
 from orders.exceptions import InvalidInput
 from orders.models import Order
-from tests.factories import ADDRESS
+from tests.factories import ADDRESS, ProductFactory
 from tests.orders.test_checkout_views import CHECKOUT, form_data, open_checkout
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +100,53 @@ def test_the_service_requires_the_choice_too(member, red_tee):
     )
     assert order.lines.get().chosen_attributes == {"Size": "Large"}
     assert order.events.get().data["lines"][0]["chosen"] == {"Size": "Large"}
+
+
+def test_an_order_taken_by_phone_records_the_members_choice(client, red_tee, admin_user, member):
+    client.force_login(admin_user)
+    client.cookies.load({"django_language": "en"})
+    page = client.get("/staff/orders/new/", {"member": member.pk, "find": "cc-tee-red"})
+    html = page.content.decode()
+    assert f'name="choice-{red_tee.pk}-0"' in html and '<option value="Medium">' in html
+    body = {
+        **ADDRESS,
+        "step": "order",
+        "member": member.pk,
+        "token": "phone-order-choice",
+        "payment_method": "cod",
+        "note": "",
+        f"add-{red_tee.pk}": "2",
+    }
+    # No size chosen: the form says which, and nothing is placed.
+    refused = client.post("/staff/orders/new/", body)
+    assert refused.status_code == 200
+    assert refused.context["form"].errors[f"choice-{red_tee.pk}-0"] == [
+        "Choose the Size of T-Shirt – Red."
+    ]
+    assert not Order.objects.exists()
+    client.post("/staff/orders/new/", {**body, f"choice-{red_tee.pk}-0": "Medium"})
+    line = Order.objects.get(customer=member).lines.get()
+    assert (line.quantity, line.chosen_attributes) == (2, {"Size": "Medium"})
+    assert line.name == "T-Shirt – Red (Size: Medium)"
+
+
+def test_an_admin_adding_the_variation_during_a_call_records_the_choice(
+    client, red_tee, admin_user, member
+):
+    mug = ProductFactory(sku="MUG-9", name="Mug", price=Decimal("20.00"), stock=5)
+    order = services.place_order(member, lines=[(mug, 1)], address=ADDRESS, payment_method="cod")
+    client.force_login(admin_user)
+    client.cookies.load({"django_language": "en"})
+    body = {
+        **ADDRESS,
+        "payment_method": "cod",
+        "note": "",
+        "version": order.version,
+        "reason": "As the member asked on the phone.",
+        f"qty-{mug.pk}": "1",
+        f"add-{red_tee.pk}": "1",
+        f"choice-{red_tee.pk}-0": "Small",
+    }
+    client.post(reverse("staff:order-edit", args=[order.number]), body)
+    added = Order.objects.get(pk=order.pk).lines.get(product=red_tee)
+    assert added.chosen_attributes == {"Size": "Small"}

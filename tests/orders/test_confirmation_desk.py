@@ -378,8 +378,17 @@ def test_create_member_without_password(admin_user):
     assert user.username == "13800138000"
     assert user.email == "Wang@example.com"
     assert not user.has_usable_password()
-    again = services.create_member(admin_user, name="Wang Fang", phone="13800138000")
-    assert again.username == "13800138000-2"
+    # One person, one account: the same phone again is refused, naming the member.
+    with pytest.raises(InvalidInput) as info:
+        services.create_member(admin_user, name="Wang Fang", phone="13800138000")
+    assert info.value.details["fields"]["phone"] == (
+        "Wang Fang is registered with this phone number already: find them instead."
+    )
+    # A staff account that happens to hold those digits as username is not a member:
+    # the new member's username takes a suffix.
+    UserFactory(username="13900139000", is_staff=True)
+    other = services.create_member(admin_user, name="Zhou Yu", phone="139 0013 9000")
+    assert other.username == "13900139000-2"
 
 
 def test_create_member_refuses_bad_details_and_other_roles(admin_user, finance_user, member):
@@ -395,3 +404,15 @@ def test_create_member_refuses_bad_details_and_other_roles(admin_user, finance_u
 def test_superuser_order_factory_still_places_for_themselves(superuser):
     order = OrderFactory(customer=superuser)
     assert "for_member" not in order.events.get().data
+
+
+def test_a_staff_e_mail_for_a_new_member_says_whose_it_is(admin_user, finance_user):
+    finance_user.email = "qian@shop.example"
+    finance_user.save()
+    with pytest.raises(InvalidInput) as info:
+        services.create_member(
+            admin_user, name="Wang Fang", phone="138 0013 8001", email="QIAN@shop.example"
+        )
+    assert info.value.details["fields"]["email"] == (
+        "This e-mail address belongs to a staff account: give the member's own address, or none."
+    )

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from mall.models import Product
+from orders import services
 from orders.models import Order, OrderEvent, PaymentMethod, PaymentStatus, Status
 from tests.factories import ADDRESS, OrderFactory, ProductFactory
 
@@ -304,12 +305,46 @@ def test_stale_version_is_refused_and_the_current_order_shown(login, member, ord
     stale = edit_data(order, city="Hangzhou")  # version 1
     client.post(reverse("orders:edit", args=[order.number]), edit_data(order, city="Suzhou"))
     before = snapshot(order)
-    response = client.post(reverse("orders:edit", args=[order.number]), stale, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("orders:edit", args=[order.number])
+    response = client.post(reverse("orders:edit", args=[order.number]), stale)
+    assert response.status_code == 409
     assert any("changed meanwhile" in m for m in messages_of(response))
-    assert response.context["form"].initial["city"] == "Suzhou"
-    assert response.context["form"].initial["version"] == 2
+    form = response.context["form"]
+    # What the member typed is kept on the current version; what changed is listed.
+    assert (form["city"].value(), form["version"].value()) == ("Hangzhou", "2")
+    assert response.context["changed"] == [f"City: {order.city} → Suzhou"]
     assert snapshot(order) == before
+
+
+def test_a_change_made_by_staff_meanwhile_is_listed_and_kept(login, member, order, mug, admin_user):
+    client = login(member)
+    typed = edit_data(order, note="Please ring twice")  # version 1, quantity unchanged
+    services.edit_order(
+        admin_user,
+        order,
+        expected_version=1,
+        lines=[(mug, 3)],
+        address={**order.address_dict, "city": "Ningbo"},
+        reason="As the member asked on the phone.",
+    )
+    response = client.post(reverse("orders:edit", args=[order.number]), typed)
+    assert response.status_code == 409
+    assert messages_of(response)[0].startswith("Our staff changed this order while you were")
+    form = response.context["form"]
+    # The staff's change stands where the member left the field alone; the note is kept.
+    assert (form["city"].value(), form[f"qty-{mug.pk}"].value()) == ("Ningbo", "3")
+    assert form["note"].value() == "Please ring twice"
+    assert f"City: {order.city} → Ningbo" in response.context["changed"]
+    client.post(reverse("orders:edit", args=[order.number]), {**typed, **_values(form)})
+    order.refresh_from_db()
+    assert (order.city, order.customer_note, order.lines.get().quantity) == (
+        "Ningbo",
+        "Please ring twice",
+        3,
+    )
+
+
+def _values(form):
+    return {name: form[name].value() for name in form.fields if form[name].value() is not None}
 
 
 @pytest.mark.parametrize("trait", ["confirmed", "allocated", "shipped", "cancelled", "invalid"])

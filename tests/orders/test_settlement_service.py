@@ -254,3 +254,29 @@ def test_a_row_dated_before_the_order_or_in_the_future_is_reported(admin_user, f
         finance_user, carrier=SF, rows=rows_of(f"SF1900,110.00,delivered,{today.isoformat()}")
     )
     assert fresh(order).payments.get().received_on == today
+
+
+def test_the_preview_reads_a_fixed_number_of_queries_whatever_the_file_length(
+    admin_user, finance_user
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    today = timezone.localdate().isoformat()
+    orders = [shipped_by(SF, admin_user, waybill=f"SF20{n}") for n in range(6)]
+    # One of them settled already: the preview must still see it (read in bulk).
+    services.apply_settlement(
+        finance_user, carrier=SF, rows=rows_of(f"SF200,110.00,delivered,{today}")
+    )
+
+    def preview(count):
+        rows = rows_of(*(f"SF20{n},110.00,delivered,{today}" for n in range(count)))
+        with CaptureQueriesContext(connection) as queries:
+            matches = services.preview_settlement(carrier=SF, rows=rows)
+        return len(queries), matches
+
+    few, _ = preview(2)
+    many, matches = preview(6)
+    assert few == many == 3
+    assert [m.already_settled for m in matches] == [True, False, False, False, False, False]
+    assert [m.order.pk for m in matches] == [o.pk for o in orders]

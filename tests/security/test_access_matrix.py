@@ -158,6 +158,10 @@ ACCESS = {
         "get": row(LOGIN, 403, 403, 405, 403, 403, 405),
         "post": row(LOGIN, 403, 403, 200, 403, 403, 200),
     },
+    "staff/orders/<str:number>/calling/": {
+        "get": row(LOGIN, 403, 403, 405, 403, 403, 405),
+        "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
+    },
     # After shipping (the allocated order has not shipped: refused with a message).
     "staff/orders/<str:number>/attempt/": {
         "get": row(LOGIN, 403, 403, 405, 403, 405, 405),

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from mall.models import Product
 from orders import services
+from orders.exceptions import InvalidInput
 from orders.models import Order, OrderEvent, Status
 from tests.factories import ADDRESS, ProductFactory, UserFactory
 from tests.staff.helpers import messages_of, place, reload
@@ -180,15 +181,24 @@ def test_being_called_notice_for_other_admins(login, client, member, admin_user)
     second = Client()
     second.force_login(other_admin)
     second.cookies.load({"django_language": "en"})
+    # Viewing the order claims nothing; the "I am calling" button does.
     second.get(url("detail", order))
     first = login(admin_user)
+    assert first.get(url("detail", order)).context["desk"]["caller"] is None
+    claimed = second.post(url("calling", order), follow=True)
+    assert messages_of(claimed) == [
+        "The other admins now see that you are calling this member "
+        "(for 10 minutes or until you log the call)."
+    ]
+    assert claimed.context["desk"]["mine"]["name"] == "Zhao Min"
     page = first.get(url("detail", order))
     assert page.context["desk"]["caller"]["name"] == "Zhao Min"
     assert "Being called by Zhao Min since" in page.content.decode()
     assert "being called by Zhao Min" in first.get(LIST).content.decode()
     assert second.get(url("detail", order)).context["desk"]["caller"] is None
     # Logging a call ends the notice; anyone may still act meanwhile.
-    second.post(url("call", order), {"outcome": "no_answer"})
+    logged = second.post(url("call", order), {"outcome": "no_answer"}, follow=True)
+    assert logged.context["desk"]["mine"] is None  # the page after logging claims nothing again
     assert first.get(url("detail", order)).context["desk"]["caller"] is None
 
 
@@ -334,3 +344,314 @@ def test_phone_order_page_is_for_order_admins_only(login, finance_user, logistic
             == 403
         )
     assert not UserFactory._meta.model.objects.filter(username="13800138000").exists()
+
+
+# --- faults found by trying the desk as a new admin ------------------------------------------
+
+
+def test_staff_accounts_are_not_members_for_phone_orders(login, admin_user, finance_user, member):
+    finance_user.first_name = "Qian"
+    finance_user.save()
+    member.first_name = "Qian"
+    member.save()
+    client = login(admin_user)
+    found = client.get("/staff/orders/new/", {"member_q": "Qian"}).context["members"]
+    assert found == [member]
+    assert (
+        client.get("/staff/orders/new/", {"member_q": admin_user.username}).context["members"] == []
+    )
+    mug = ProductFactory(sku="MUG-1", price=Decimal("50.00"), stock=5)
+    for customer in (finance_user, admin_user):
+        with pytest.raises(InvalidInput) as refused:
+            services.place_order(
+                admin_user,
+                lines=[(mug, 1)],
+                address=ADDRESS,
+                payment_method="cod",
+                customer=customer,
+            )
+        assert refused.value.code == "customer"
+        body = {
+            **ADDRESS,
+            "step": "order",
+            "member": customer.pk,
+            "token": f"t-{customer.pk}",
+            "payment_method": "cod",
+            "note": "",
+            f"add-{mug.pk}": "1",
+        }
+        page = client.post("/staff/orders/new/", body)
+        assert page.status_code == 200
+        assert "Choose the member first." in str(page.context["form"].non_field_errors())
+    assert Order.objects.count() == 0
+    assert Product.objects.get(pk=mug.pk).stock == 5
+
+
+def test_a_phone_already_registered_is_refused_for_a_new_member(login, admin_user, member):
+    place(member)  # the member gave 13800138000 on this order (tests.factories.ADDRESS)
+    client = login(admin_user)
+    users_before = UserFactory._meta.model.objects.count()
+    page = client.post(
+        "/staff/orders/new/",
+        {"step": "member", "name": "Wang Fang", "phone": ADDRESS["phone"], "email": ""},
+    )
+    assert page.status_code == 200
+    assert page.context["member_form"].errors["phone"] == [
+        f"{member.get_full_name() or member.username} is registered with this phone number "
+        "already: find them instead."
+    ]
+    assert UserFactory._meta.model.objects.count() == users_before
+    # A member created by phone is found by that phone the second time too.
+    client.post(
+        "/staff/orders/new/",
+        {"step": "member", "name": "Zhou Yu", "phone": "139 1111 2222", "email": ""},
+    )
+    again = client.post(
+        "/staff/orders/new/",
+        {"step": "member", "name": "Zhou Yu", "phone": "13911112222", "email": ""},
+    )
+    assert "phone" in again.context["member_form"].errors
+    assert UserFactory._meta.model.objects.filter(first_name="Zhou Yu").count() == 1
+
+
+def test_a_refused_admin_edit_keeps_what_was_typed_and_shows_what_changed(
+    login, member, admin_user
+):
+    mug = ProductFactory(sku="MUG-1", name="Red mug", price=Decimal("50.00"), stock=10)
+    order = place(member, lines=[(mug, 1)])
+    client = login(admin_user)
+    # The member changes the address while the admin types.
+    services.edit_order(
+        member,
+        order,
+        expected_version=1,
+        address={**ADDRESS, "city": "Hangzhou"},
+    )
+    body = {
+        **ADDRESS,
+        "city": "Suzhou",
+        "payment_method": "cod",
+        "note": "Ring twice",
+        "version": 1,
+        "reason": "As the member asked on the phone.",
+        f"qty-{mug.pk}": "3",
+    }
+    page = client.post(url("edit", order), body)
+    assert page.status_code == 409
+    form = page.context["form"]
+    assert (form["city"].value(), form["note"].value(), form["reason"].value()) == (
+        "Suzhou",
+        "Ring twice",
+        "As the member asked on the phone.",
+    )
+    assert form[f"qty-{mug.pk}"].value() == "3"
+    assert form["version"].value() == "2"
+    assert page.context["stale"]["current_version"] == 2
+    assert "Changed by the member" in page.content.decode()
+    order = reload(order)
+    assert (order.version, order.city, order.lines.get().quantity) == (2, "Hangzhou", 1)
+    # Saved again from the kept form: it applies to the current version.
+    client.post(url("edit", order), {**body, "version": 2})
+    order = reload(order)
+    assert (order.version, order.city, order.lines.get().quantity) == (3, "Suzhou", 3)
+    assert Product.objects.get(pk=mug.pk).stock == 7
+
+
+def test_saving_again_after_a_refused_edit_keeps_the_members_change(login, member, admin_user):
+    mug = ProductFactory(sku="MUG-1", name="Red mug", price=Decimal("50.00"), stock=10)
+    order = place(member, lines=[(mug, 1)])
+    client = login(admin_user)
+    opened = {
+        **order.address_dict,
+        "payment_method": "cod",
+        "note": "",
+        "version": 1,
+        "reason": "As the member asked on the phone.",
+        f"qty-{mug.pk}": "1",
+    }
+    # The member raises the quantity, writes a note and a new city while the admin types;
+    # the admin changed only the address line, and the city too.
+    services.edit_order(
+        member,
+        order,
+        expected_version=1,
+        lines=[(mug, 2)],
+        note="Weekend delivery please",
+        address={**ADDRESS, "city": "Hangzhou"},
+    )
+    typed = {**opened, "address_line": "Room 7, 1 Lake Road", "city": "Ningbo"}
+    page = client.post(url("edit", order), typed)
+    assert page.status_code == 409
+    form = page.context["form"]
+    # Untouched by the admin: the member's values. Changed by both: the admin's, named.
+    assert (form[f"qty-{mug.pk}"].value(), form["note"].value()) == ("2", "Weekend delivery please")
+    assert (form["address_line"].value(), form["city"].value()) == ("Room 7, 1 Lake Road", "Ningbo")
+    assert messages_of(page)[-1] == (
+        "You and the member both changed city: your values are kept below."
+    )
+    client.post(url("edit", order), {k: v.value() for k, v in _bound(form)})
+    order = reload(order)
+    assert (order.lines.get().quantity, order.customer_note) == (2, "Weekend delivery please")
+    assert (order.address_line, order.city, order.version) == ("Room 7, 1 Lake Road", "Ningbo", 3)
+
+
+def _bound(form):
+    return [(name, form[name]) for name in form.fields if form[name].value() is not None]
+
+
+def test_an_admin_edit_that_changes_nothing_says_so(login, member, admin_user):
+    mug = ProductFactory(sku="MUG-1", price=Decimal("50.00"), stock=10)
+    order = place(member, lines=[(mug, 1)])
+    body = {
+        **order.address_dict,
+        "payment_method": order.payment_method,
+        "note": order.customer_note,
+        "version": 1,
+        "reason": "Checked on the phone.",
+        f"qty-{mug.pk}": "1",
+    }
+    response = login(admin_user).post(url("edit", order), body, follow=True)
+    assert messages_of(response) == [
+        f"Nothing to change: order {order.number} already reads as the form did."
+    ]
+    assert reload(order).version == 1
+    assert not order.events.filter(kind=OrderEvent.Kind.EDITED).exists()
+
+
+def test_a_call_back_time_out_of_range_keeps_the_form_as_typed(login, member, admin_user):
+    order = place(member)
+    client = login(admin_user)
+    late = (timezone.localtime() + datetime.timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
+    page = client.post(
+        url("call", order),
+        {"outcome": "call_back", "call_back_at": late, "note": "Asked for next month"},
+    )
+    assert page.status_code == 200
+    form = page.context["forms"]["call"]
+    assert (form["call_back_at"].value(), form["note"].value()) == (late, "Asked for next month")
+    assert reload(order).call_back_at is None
+    assert not order.events.filter(kind=OrderEvent.Kind.CALL_LOGGED).exists()
+
+
+def test_the_change_e_mail_writes_the_total_as_money(
+    member, admin_user, django_capture_on_commit_callbacks
+):
+    mug = ProductFactory(sku="MUG-1", price=Decimal("50.00"), stock=10)
+    member.email = "li@example.com"
+    member.save()
+    order = place(member, lines=[(mug, 1)])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.edit_order(
+            admin_user,
+            order,
+            expected_version=1,
+            lines=[(mug, 3)],
+            reason="As the member asked on the phone.",
+        )
+    (message,) = mail.outbox
+    assert "Total: ¥60.00 → ¥160.00" in message.body
+
+
+def test_a_call_back_due_this_minute_reads_due_now():
+    from staff.templatetags.staff_tags import due_label
+
+    now = timezone.now()
+    assert due_label(now - datetime.timedelta(seconds=20), now) == "due now"
+    assert due_label(now + datetime.timedelta(seconds=50), now) == "due now"
+    assert due_label(now - datetime.timedelta(minutes=3), now) == "due 3 min ago"
+    assert due_label(now + datetime.timedelta(hours=3), now) == "due in 3 h"
+
+
+def test_i_am_calling_follows_no_foreign_next_and_is_refused_once_confirmed(
+    login, member, admin_user
+):
+    order = place(member)
+    client = login(admin_user)
+    response = client.post(url("calling", order), {"next": "https://evil.example/"})
+    assert response["Location"] == url("detail", order) + "#call-desk"
+    client.get(response["Location"])  # reads the success message
+    services.confirm_order(admin_user, reload(order), expected_version=1, call_note="OK.")
+    cache.clear()
+    refused = client.post(url("calling", order), follow=True)
+    assert messages_of(refused) == ["The order is already confirmed."]
+    assert cache.get(f"mall:calling:{order.pk}") is None
+
+
+def test_a_phone_order_keeps_what_was_typed_across_searches_and_shows_the_total(
+    login, admin_user, member
+):
+    tea = ProductFactory(sku="TEA-J", name="Jasmine tea", price=Decimal("68.00"), stock=10)
+    cable = ProductFactory(sku="USB-C", name="Charging cable", price=Decimal("15.00"), stock=10)
+    client = login(admin_user)
+    first = client.get("/staff/orders/new/", {"member": member.pk, "find": "jasmine"})
+    token = first.context["form"].initial["token"]
+    typed = {
+        **ADDRESS,
+        "address_line": "Room 5, 9 Harbour Road",
+        "step": "order",
+        "member": member.pk,
+        "token": token,
+        "payment_method": "bank_transfer",
+        "note": "After 6 pm",
+        f"add-{tea.pk}": "2",
+        "confirm_now": "on",
+        "call_note": "",
+        "find": "cable",
+        "do": "search",
+    }
+    page = client.post("/staff/orders/new/", typed)
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert not form.is_bound  # shown again, no error before placing
+    assert [p.sku for p, _f in form.add_fields()] == ["TEA-J", "USB-C"]
+    assert form[f"add-{tea.pk}"].value() == "2"
+    assert (form["address_line"].value(), form["payment_method"].value()) == (
+        "Room 5, 9 Harbour Road",
+        "bank_transfer",
+    )
+    assert form["confirm_now"].value() == "on"
+    preview = form.preview()
+    assert [row[:2] for row in preview["rows"]] == [("Jasmine tea", 2)]
+    assert (preview["subtotal"], preview["total"]) == (Decimal("136.00"), Decimal("146.00"))
+    assert "¥146.00" in page.content.decode()
+    assert not Order.objects.exists()
+    # The cable added, then placed: one order with both, the address as typed.
+    placed = client.post(
+        "/staff/orders/new/",
+        {**typed, "do": "", f"add-{cable.pk}": "1", "confirm_now": "", "find": ""},
+    )
+    assert placed.status_code == 302
+    order = Order.objects.get(customer=member)
+    assert sorted(order.lines.values_list("sku", "quantity")) == [("TEA-J", 2), ("USB-C", 1)]
+    assert (order.address_line, order.payment_method) == ("Room 5, 9 Harbour Road", "bank_transfer")
+    assert order.total == Decimal("161.00")
+
+
+def test_the_change_form_keeps_what_was_typed_across_searches(login, admin_user, member):
+    mug = ProductFactory(sku="MUG-1", name="Red mug", price=Decimal("50.00"), stock=10)
+    tea = ProductFactory(sku="TEA-J", name="Jasmine tea", price=Decimal("68.00"), stock=10)
+    order = place(member, lines=[(mug, 1)])
+    client = login(admin_user)
+    typed = {
+        **order.address_dict,
+        "city": "Suzhou",
+        "payment_method": "cod",
+        "note": "",
+        "version": order.version,
+        "reason": "As the member asked on the phone.",
+        f"qty-{mug.pk}": "3",
+        "find": "jasmine",
+        "do": "search",
+    }
+    page = client.post(url("edit", order), typed)
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert (form["city"].value(), form[f"qty-{mug.pk}"].value()) == ("Suzhou", "3")
+    assert form["reason"].value() == "As the member asked on the phone."
+    assert [p.sku for p, _f in form.add_fields()] == ["TEA-J"]
+    assert form.preview()["subtotal"] == Decimal("150.00")
+    assert reload(order).version == 1 and reload(order).city == ADDRESS["city"]
+    client.post(url("edit", order), {**typed, "do": "", f"add-{tea.pk}": "1"})
+    order = reload(order)
+    assert sorted(order.lines.values_list("sku", "quantity")) == [("MUG-1", 3), ("TEA-J", 1)]
+    assert order.city == "Suzhou"

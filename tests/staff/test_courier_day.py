@@ -128,6 +128,8 @@ def test_deliveries_list_the_couriers_allocated_and_shipped_orders_with_cash(
     assert day.delivered.number not in html
     assert 'href="tel:13800138000"' in html
     assert "Collect on delivery <strong>¥80.00</strong>" in html
+    # The 30.00 paid shows as less to collect, not as a "Partially paid" badge beside it.
+    assert 'class="badge pay-' not in html
     assert "Prepaid: collect nothing" in html
     assert "SF Express collects ¥110.00" in html
     assert "2 attempts so far" in html
@@ -387,3 +389,15 @@ def test_run_sheet_of_a_selection_with_closed_orders(login, day, admin_user, log
     response = client.get(RUN_SHEET, {"courier": logistics_user.pk, "date": "nope"})
     assert response.context["courier"] == logistics_user
     assert len(response.context["stops"]) == 4
+
+
+def test_ship_forms_suggest_the_carriers_the_settlement_upload_knows(login, day, logistics_user):
+    from orders.models import COMMON_CARRIERS
+    from staff.views.settlements import carrier_suggestions
+
+    html = login(logistics_user).get(DELIVERIES).content.decode()
+    datalist = re.search(r'<datalist id="carrier-suggestions">(.*?)</datalist>', html, re.S)
+    offered = re.findall(r'<option value="([^"]+)">', datalist.group(1))
+    assert offered == list(COMMON_CARRIERS)
+    assert "China Post EMS" in offered
+    assert set(offered) <= set(carrier_suggestions())

@@ -327,8 +327,10 @@ def test_detail_shows_only_the_actions_allowed_now(login, member, admin_user, fi
         assert urls[action] in html, action
     for action in ("allocate", "ship", "payment", "refund", "void"):
         assert urls[action] not in html, action
-    # Confirm and call are forms here; invalidate and cancel ask on a page of their own.
-    assert html.count('method="post" action="/staff/') == 2
+    # Confirm, call and "I am calling now" are forms here; invalidate and cancel ask on a
+    # page of their own.
+    assert html.count('method="post" action="/staff/') == 3
+    assert reverse("staff:order-calling", args=[order.number]) in html
     assert f'name="version" value="{order.version}"' in html
 
     page = login(finance_user).get(reverse("staff:order-detail", args=[order.number]))

@@ -195,7 +195,9 @@ def seed_demo_orders(users, products):
     prepaid = pay(confirm(place("bank_transfer", "zh-hans", (1, 2))))
     prepaid = services.allocate_order(admin, prepaid, assignee=courier)
     orders.append(
-        services.ship_order(courier, prepaid, carrier="EMS", tracking_number="EMS9876543210")
+        services.ship_order(
+            courier, prepaid, carrier="China Post EMS", tracking_number="EE987654321CN"
+        )
     )
     orders.append(services.cancel_order(member, place("cod", "zh-hans", (2, 1)), reason="买错了"))
     # Delivered by the shop's own courier, who took the cash (now in their hands).

@@ -11,10 +11,13 @@ from staff.views.actions._base import OrderActionView
 
 
 class OrderConfirmView(OrderActionView):
-    """Confirm a submitted order after the call; refused if the order changed meanwhile."""
+    """Confirm a submitted order after the call; refused if the order changed meanwhile.
+    A refusal of what was typed (the "reached afterwards" tick missing) keeps the call
+    note as typed."""
 
     action = "confirm"
     form_class = staff_forms.ConfirmForm
+    keep_input = True
 
     def perform(self, order, data):
         services.confirm_order(
@@ -47,16 +50,44 @@ class OrderInvalidateView(OrderActionView):
 
     def perform(self, order, data):
         services.invalidate_order(self.request.user, order, reason=data["reason"])
+        calling.release(order)
         return _("Order %(number)s is marked invalid and its items are back in stock.") % {
             "number": order.number
         }
 
 
+class OrderCallingView(OrderActionView):
+    """ "I am calling the member now": shows the other admins "being called by <name>"
+    for ``calling.HOLD`` or until a call is logged (soft: it locks nothing)."""
+
+    action = "call"
+    form_class = staff_forms.CallingForm
+
+    def perform(self, order, data):
+        # The notice is about the confirmation call: only while the order may be confirmed.
+        services.ACTION_CHECKS["confirm"](self.request.user, order)  # raises OrderError
+        notice = calling.claim(order, self.request.user)
+        if notice["user_id"] != self.request.user.pk:
+            return _("%(name)s started calling this member at %(since)s; you may still call.") % {
+                "name": notice["name"],
+                "since": date_format(timezone.localtime(notice["since"]), "H:i"),
+            }
+        return _(
+            "The other admins now see that you are calling this member "
+            "(for %(minutes)d minutes or until you log the call)."
+        ) % {"minutes": int(calling.HOLD.total_seconds() // 60)}
+
+    def return_url(self, order, form):
+        return super().return_url(order, form) + "#call-desk"
+
+
 class OrderCallView(OrderActionView):
-    """Log a call attempt to the member (does not change the order)."""
+    """Log a call attempt to the member (does not change the order). A call-back time
+    the service refuses (past, beyond 14 days) shows the form again as typed."""
 
     action = "call"
     form_class = staff_forms.CallForm
+    keep_input = True
 
     def perform(self, order, data):
         services.log_call(

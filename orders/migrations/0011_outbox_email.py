@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0009_order_language'),
+        ('orders', '0010_report_day_rollups'),
     ]
 
     operations = [

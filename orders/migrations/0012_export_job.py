@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0010_outbox_email'),
+        ('orders', '0011_outbox_email'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
