@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 RUN pip install --upgrade pip && pip install .
 COPY . .
 RUN DJANGO_SECRET_KEY=build-only-collectstatic python manage.py collectstatic --noinput \
+    && mkdir -p /app/media \
     && useradd --create-home --uid 1000 mall && chown -R mall /app
 USER mall
 

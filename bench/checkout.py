@@ -76,8 +76,9 @@ class Gunicorn:
     (23+ otherwise creates a control socket under ``~/.gunicorn``).
     """
 
-    def __init__(self, database_url, workers, log_path, settings_module=None):
+    def __init__(self, database_url, workers, log_path, settings_module=None, extra_env=None):
         self.settings_module = settings_module  # e.g. "bench.floor_settings" (issue 16)
+        self.extra_env = extra_env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -109,12 +110,13 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,
-            env=dict(
-                server_env(self.database_url),
+            env={
+                **server_env(self.database_url),
                 **(
                     {"DJANGO_SETTINGS_MODULE": self.settings_module} if self.settings_module else {}
                 ),
-            ),
+                **self.extra_env,
+            },
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -187,6 +187,29 @@ def tables(results):
         f"{len(sc['mismatches'])} mismatches."
     )
     out.append(issue16_tables(results))
+    e = results.get("email")
+    if e and e.get("skipped"):
+        out.append(f"\nCheckout with e-mail, in request vs worker: not run ({e['skipped']}).")
+    elif e:
+        out.append(
+            f"\n### Checkout with the member's e-mail: in the request vs by a Celery worker\n\n"
+            f"{e['users']} clients, SMTP hand-over {e['smtp_ms']} ms, "
+            f"{len(e['in_request']['rounds'])} rounds × {e['seconds_per_round']} s per side, "
+            "alternating; medians of the rounds.\n"
+        )
+        out.append("| side | orders/s | POST p50 ms | POST p95 ms | flow p95 ms | errors |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for side in ("in_request", "worker"):
+            r = e[side]
+            out.append(
+                f"| {side} | {r['orders_per_s']:.1f} | {_ms(r['place_p50_ms'])} | "
+                f"{_ms(r['place_p95_ms'])} | {_ms(r['p95_ms'])} | {r['errors']} |"
+            )
+        out.append(
+            f"\nOutbox drained after each worker round in "
+            f"{', '.join('-' if d is None else f'{d:.1f}' for d in e['drain_seconds'])} s; "
+            f"e-mails left unsent: {e['unsent']}."
+        )
     out.append(f"\n{results['summary_line']}\n")
     return "\n".join(out)
 

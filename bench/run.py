@@ -61,6 +61,7 @@ FULL = {
         "threads": [1, 8],
         "clients": 8,
     },
+    "email": {"users": 8, "rounds": 4, "seconds": 15},
 }
 QUICK = {
     "sizes": [100, 300],
@@ -78,6 +79,7 @@ QUICK = {
         "threads": [1, 2],
         "clients": 2,
     },
+    "email": {"users": 2, "rounds": 1, "seconds": 3},
 }
 
 
@@ -120,9 +122,11 @@ def reset_orders():
     from django.db import connection
 
     from mall.models import Product
-    from orders.models import Order, OrderEvent, OrderLine, Payment, ReportDay
+    from orders.models import Order, OrderEvent, OrderLine, OutboxEmail, Payment, ReportDay
 
-    tables = [m._meta.db_table for m in (ReportDay, OrderEvent, Payment, OrderLine, Order)]
+    tables = [
+        m._meta.db_table for m in (ReportDay, OutboxEmail, OrderEvent, Payment, OrderLine, Order)
+    ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
@@ -286,6 +290,10 @@ def main(argv=None):
         results["checkout"] = None
     else:
         results["checkout"] = checkout.run(url, log=log, **plan["checkout"])
+        # 5. The member's e-mail in the request vs by a Celery worker (issue 15).
+        from bench import email_worker
+
+        results["email"] = email_worker.run(url, log=log, **plan["email"])
 
     # 5. issue 16: place_order at 1 and 8 threads vs bare psycopg; HTTP vs the floor view.
     if args.skip_checkout or connection.vendor != "postgresql":
@@ -377,6 +385,12 @@ def check(results, *, quick):
         errors += i16["http"]["ours_errors"] + i16["http"]["raw_errors"]
         if errors:
             failures.append(f"{errors} errors in the issue 16 checkout runs")
+    e = results.get("email")
+    if e and not e.get("skipped"):
+        if e["in_request"]["errors"] or e["worker"]["errors"]:
+            failures.append(f"checkout errors in the e-mail comparison: {e}")
+        if e["unsent"]:
+            failures.append(f"{e['unsent']} e-mails left unsent by the worker")
     return failures
 
 

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Chooses primary or replica per page; a lost database becomes "please try again".
+    "mall.db_router.DatabaseChoiceMiddleware",
 ]
 
 ROOT_URLCONF = "mall.urls"
@@ -95,6 +97,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        # A kept connection is checked before a request reuses it: after a database
+        # restart the first request reconnects instead of failing (issue 15).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -106,6 +111,87 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         transaction_mode="IMMEDIATE",
         init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     )
+
+# Read replicas (issue 15; DESIGN "Past one machine"): DATABASE_REPLICA_URLS, comma
+# separated, become the aliases replica1, replica2... mall.db_router sends the heavy read
+# pages (lists, exports, reports, dashboard counts) to them in turn; everything else, and
+# every page a user opens within MALL_READ_YOUR_WRITES_S of their own write, reads the
+# primary. A replica that is down or lags more than MALL_REPLICA_MAX_LAG_S is skipped.
+DATABASE_REPLICA_ALIASES = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
+    _alias = f"replica{_number}"
+    DATABASES[_alias] = dj_database_url.parse(
+        _url,
+        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        conn_health_checks=True,
+    )
+    DATABASES[_alias].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
+    DATABASE_REPLICA_ALIASES.append(_alias)
+DATABASE_ROUTERS = ["mall.db_router.ReplicaRouter"]
+MALL_REPLICA_MAX_LAG_S = float(os.environ.get("MALL_REPLICA_MAX_LAG_S", "5"))
+# How long a replica's health (up, lag) is trusted before it is asked again.
+MALL_REPLICA_CHECK_S = float(os.environ.get("MALL_REPLICA_CHECK_S", "2"))
+MALL_READ_YOUR_WRITES_S = float(
+    os.environ.get("MALL_READ_YOUR_WRITES_S", str(MALL_REPLICA_MAX_LAG_S + 1))
+)
+# Name the database that served a page in an X-Mall-Database header (the scale-out test).
+MALL_DATABASE_HEADER = env_bool("MALL_DATABASE_HEADER", False)
+
+# Cache and sessions (issue 15). With REDIS_URL: Django's own Redis cache, and sessions
+# in the database behind that cache (cached_db), so any web process serves any request.
+# Without it: a file cache in MALL_CACHE_DIR, shared by every process of this machine
+# (the password-reset limits, "someone is calling this member" notices and the chart
+# cache rely on sharing), and sessions in the database.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "mall",
+        }
+    }
+    # Django's cached_db, answering a lost database with "please try again" (mall.sessions).
+    SESSION_ENGINE = "mall.sessions.cached_db"
+else:
+    SESSION_ENGINE = "mall.sessions.db"
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("MALL_CACHE_DIR", str(BASE_DIR / ".cache")),
+        }
+    }
+
+# Background work (issue 15): Celery with Redis as broker. Without CELERY_BROKER_URL the
+# same tasks run in this process right after the commit (orders.tasks.enqueue).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ACKS_LATE = True  # a task is acknowledged when it is done, not when taken
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed worker's task goes back to the queue
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message taken by a worker that died comes back after this many seconds.
+    "visibility_timeout": int(os.environ.get("MALL_CELERY_VISIBILITY_TIMEOUT_S", "3600")),
+    # How often a worker looks for such messages (every interval × throttle seconds).
+    "unacked_restore_interval": int(os.environ.get("MALL_CELERY_RESTORE_INTERVAL_S", "10")),
+    "unacked_restore_throttle": int(os.environ.get("MALL_CELERY_RESTORE_THROTTLE", "10")),
+}
+# A request never waits long for a broker that is down: it sends the e-mail itself.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Celery beat (one `celery -A mall beat` process): reports kept computed for the reports
+# page (a page shows figures at most MALL_REPORT_MAX_AGE_S old, else computes them), and
+# e-mails whose hand-over to the broker was lost queued again.
+MALL_REPORT_REFRESH_S = int(os.environ.get("MALL_REPORT_REFRESH_S", "300"))
+MALL_REPORT_MAX_AGE_S = int(os.environ.get("MALL_REPORT_MAX_AGE_S", "600"))
+CELERY_BEAT_SCHEDULE = {
+    "refresh-reports": {"task": "staff.refresh_reports", "schedule": MALL_REPORT_REFRESH_S},
+    "send-pending-emails": {"task": "orders.send_pending_emails", "schedule": 60.0},
+}
+# Retries of a failed SMTP send: this many, waiting 2^n seconds (with jitter, at most 10 min).
+MALL_EMAIL_MAX_RETRIES = int(os.environ.get("MALL_EMAIL_MAX_RETRIES", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -142,6 +228,12 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
+# Files the application writes (large exports made by a worker): a volume every web
+# process and worker shares in production (docker-compose.yml: "media").
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+# A filtered list longer than this is exported by a worker, with a progress page.
+MALL_EXPORT_INLINE_ROWS = int(os.environ.get("MALL_EXPORT_INLINE_ROWS", "5000"))
+
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -153,6 +245,13 @@ STORAGES = {
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "orders@mall.example")
 
 # Login throttling (django-axes): lock a username+IP pair out after repeated failures.

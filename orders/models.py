@@ -913,6 +913,111 @@ class CodCollection(models.Model):
         return f"{self.order} {self.amount}"
 
 
+class OutboxEmail(models.Model):
+    """One e-mail to a member about one order event (issue 15): the outbox.
+
+    Written by ``orders.services`` in the same transaction as the event it tells about,
+    so an order change and the promise of its e-mail commit together; ``(event, kind)``
+    is unique, so one event never queues the same e-mail twice. ``orders.tasks`` sends
+    it under a row lock and stamps ``sent_at``: a task that runs twice (a worker killed
+    mid-task, a retry, a staff retry click) finds the stamp and sends nothing.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Not sent (no address)")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="emails")
+    event = models.ForeignKey(
+        OrderEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="emails"
+    )
+    kind = models.CharField(_("e-mail"), max_length=30)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("queued"), auto_now_add=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing e-mail")
+        verbose_name_plural = _("outgoing e-mails")
+        ordering = ["-created_at", "-pk"]
+        permissions = [("retry_email", "Can send a failed member e-mail again")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "kind"], name="outbox_one_mail_per_event"),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="outbox_state_idx")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.kind} {self.state}"
+
+    # The e-mail named by the event it tells about (labels the shop translates already).
+    KIND_EVENTS = {
+        "placed": OrderEvent.Kind.PLACED,
+        "confirmed": OrderEvent.Kind.CONFIRMED,
+        "invalidated": OrderEvent.Kind.INVALIDATED,
+        "cancelled": OrderEvent.Kind.CANCELLED,
+        "shipped": OrderEvent.Kind.SHIPPED,
+        "paid": OrderEvent.Kind.PAYMENT_RECORDED,
+        "delivery_attempted": OrderEvent.Kind.DELIVERY_ATTEMPTED,
+        "delivered": OrderEvent.Kind.DELIVERED,
+        "returned": OrderEvent.Kind.RETURNED,
+        "changed_for_member": OrderEvent.Kind.EDITED,
+    }
+
+    @property
+    def kind_label(self):
+        """What the e-mail tells about, in words (the event's label)."""
+        event_kind = self.KIND_EVENTS.get(self.kind)
+        return event_kind.label if event_kind else self.kind
+
+
+class ExportJob(models.Model):
+    """A large export of the staff order list made by a worker (issue 15).
+
+    ``query`` is the list's query string (its filters) and ``file_format`` ``csv`` or
+    ``xlsx``; ``rows_done`` of ``rows_total`` is the progress the page shows. The file is
+    kept in the default storage (a volume every web process and worker shares) under
+    ``exports/``. Only ``user`` sees it.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Being made")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    query = models.TextField(blank=True)
+    file_format = models.CharField(max_length=4, default="csv")
+    language = models.CharField(max_length=10, default="en")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"export {self.pk} ({self.state})"
+
+    @property
+    def percent(self):
+        """Progress, 0 to 100."""
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
 class ReportDay(models.Model):
     """The report figures of one closed business day, kept so a report need not recount
     it (``orders.report_days``; issue 12 "Fast at scale").

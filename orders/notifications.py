@@ -1,7 +1,9 @@
 """E-mails to the member about their order, sent after the change has committed.
 
-``orders.services`` queues ``send_order_email`` with ``transaction.on_commit``; a failed
-send is logged and never undoes or blocks the order change.
+``orders.services`` writes an ``OutboxEmail`` row with the change and, once committed,
+hands it to ``orders.tasks`` (a Celery worker, or this process without a broker); a
+failed send is kept in the outbox for staff to retry and never undoes or blocks the
+order change.
 """
 
 import logging
@@ -79,45 +81,58 @@ def change_lines(data):
     return lines
 
 
-def send_order_email(order_id, kind):
-    """Send the member the ``kind`` e-mail (a key of ``SUBJECTS``) about order ``order_id``.
-
-    Renders ``orders/email/<kind>.txt`` and ``.html`` in the order's language
-    (``Order.language``, the one the member placed it in): subject, body, money, dates
-    and status labels alike, whatever language the staff member who acted uses. Never
-    raises: any failure is logged with the order and kind. Returns ``True`` when the
-    message was handed to the backend.
+def build_order_email(order_id, kind):
+    """The ``kind`` e-mail (a key of ``SUBJECTS``) about order ``order_id``, ready to send:
+    an ``EmailMultiAlternatives`` rendered from ``orders/email/<kind>.txt`` and ``.html``
+    in the order's language (``Order.language``, the one the member placed it in):
+    subject, body, money, dates and status labels alike, whatever language the staff
+    member who acted uses. ``None`` when the member has no e-mail address. Raises
+    ``Order.DoesNotExist`` for an unknown order and whatever a broken template raises.
     """
     from orders.models import Order
 
+    order = Order.objects.select_related("customer").get(pk=order_id)
+    if not order.customer.email:
+        logger.info("order %s: no e-mail address for %s mail", order.number, kind)
+        return None
+    with translation.override(order.email_language):
+        context = {
+            "order": order,
+            "lines": list(order.lines.all()),
+            "MALL_NAME": settings.MALL_NAME,
+            "MALL_CURRENCY": settings.MALL_CURRENCY,
+            "MALL_PHONE": settings.MALL_PHONE,
+            "MALL_BANK_DETAILS": settings.MALL_BANK_DETAILS,
+            "MALL_REMITTANCE_DETAILS": settings.MALL_REMITTANCE_DETAILS,
+            "kind": kind,
+            "LANGUAGE_CODE": order.email_language,
+            "position": order.money_position(),
+            **_event_context(order, kind),
+        }
+        if kind == "changed_for_member":
+            event = order.events.filter(kind="edited").order_by("-created_at", "-pk").first()
+            context["changes"] = change_lines(event.data if event else {})
+            context["reason"] = event.note if event else ""
+        subject = str(SUBJECTS[kind] % {"number": order.number})
+        text = render_to_string(f"orders/email/{kind}.txt", context)
+        html = render_to_string("orders/email/message.html", {**context, "body": text})
+    message = EmailMultiAlternatives(subject, text, to=[order.customer.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def send_order_email(order_id, kind):
+    """Send the member the ``kind`` e-mail about order ``order_id`` now, in this process
+    (``build_order_email`` renders it).
+
+    Never raises: any failure is logged with the order and kind. Returns ``True`` when
+    the message was handed to the backend. The services do not call this directly: they
+    queue an ``OutboxEmail`` that ``orders.tasks`` sends exactly once.
+    """
     try:
-        order = Order.objects.select_related("customer").get(pk=order_id)
-        if not order.customer.email:
-            logger.info("order %s: no e-mail address for %s mail", order.number, kind)
+        message = build_order_email(order_id, kind)
+        if message is None:
             return False
-        with translation.override(order.email_language):
-            context = {
-                "order": order,
-                "lines": list(order.lines.all()),
-                "MALL_NAME": settings.MALL_NAME,
-                "MALL_CURRENCY": settings.MALL_CURRENCY,
-                "MALL_PHONE": settings.MALL_PHONE,
-                "MALL_BANK_DETAILS": settings.MALL_BANK_DETAILS,
-                "MALL_REMITTANCE_DETAILS": settings.MALL_REMITTANCE_DETAILS,
-                "kind": kind,
-                "LANGUAGE_CODE": order.email_language,
-                "position": order.money_position(),
-                **_event_context(order, kind),
-            }
-            if kind == "changed_for_member":
-                event = order.events.filter(kind="edited").order_by("-created_at", "-pk").first()
-                context["changes"] = change_lines(event.data if event else {})
-                context["reason"] = event.note if event else ""
-            subject = str(SUBJECTS[kind] % {"number": order.number})
-            text = render_to_string(f"orders/email/{kind}.txt", context)
-            html = render_to_string("orders/email/message.html", {**context, "body": text})
-        message = EmailMultiAlternatives(subject, text, to=[order.customer.email])
-        message.attach_alternative(html, "text/html")
         message.send()
         return True
     except Exception:

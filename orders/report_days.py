@@ -106,6 +106,12 @@ def store(computed, seen):
     """
     if not computed:
         return
+    from mall import db_router
+
+    if db_router.reading_from() != db_router.PRIMARY:
+        # Computed on a read replica (issue 15): it may predate a change the primary has
+        # already forgotten the day for, so it is shown but never kept.
+        return
     now = timezone.now()
     days = sorted(computed)
     # A day without a row at ``load`` time: any change since would have created it with

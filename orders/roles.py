@@ -22,6 +22,7 @@ ROLE_PERMISSIONS = {
         "place_order_for_member",
         "record_delivery",
         "record_return",
+        "retry_email",
     ],
     FINANCE: [
         "view_order",

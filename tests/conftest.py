@@ -98,6 +98,22 @@ def login(client):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache(settings, request):
+    """Each test starts with an empty cache of its own (the project's file cache is shared
+    by every process on the machine and outlives a run: limits would carry over)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": request.node.nodeid,
+        }
+    }
+    yield
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """Hash test passwords cheaply: PBKDF2's cost is for production, not for the suite."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

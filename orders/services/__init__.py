@@ -4,7 +4,8 @@ Each action: takes the acting user first; checks the role's permission; opens a
 transaction; re-reads and locks the order row (``orders.locks``); checks the version
 where one is given; runs the django-fsm transition; adjusts stock (product rows locked
 in primary-key order, so two checkouts cannot deadlock); writes exactly one
-``OrderEvent``; and queues the member's e-mail with ``transaction.on_commit``.
+``OrderEvent``; and queues the member's e-mail: an ``OutboxEmail`` row in the same
+transaction, handed to ``orders.tasks`` with ``transaction.on_commit``.
 
 A refused action raises an ``orders.exceptions.OrderError`` subclass and changes
 nothing. Money is ``Decimal`` in the shop currency; quantities are positive integers.
@@ -21,6 +22,7 @@ One module per business step; this package re-exports every public name, so
 - ``cash``: ``record_remittance``, ``cash_in_hand``;
 - ``settlement``: ``preview_settlement``, ``apply_settlement`` (carriers' COD files);
 - ``availability``: ``allowed_actions``, ``may_ever``;
+- ``outbox``: ``retry_email``, ``failed_emails`` (member e-mails that failed, issue 15);
 - private helpers: ``_inputs`` (cleaning), ``_bookkeeping`` (version, event, e-mail),
   ``_stock`` (reserve and release), ``_guards``.
 """
@@ -64,6 +66,7 @@ from orders.services.ordering import (
     edit_order,
     place_order,
 )
+from orders.services.outbox import check_retry_email, failed_emails, retry_email
 from orders.services.payments import (
     check_record_payment,
     check_record_refund,
@@ -109,12 +112,14 @@ __all__ = [
     "check_record_remittance",
     "check_record_return",
     "check_ship",
+    "check_retry_email",
     "check_void",
     "clean_address",
     "collects_cash",
     "confirm_order",
     "create_member",
     "edit_order",
+    "failed_emails",
     "invalidate_order",
     "latest_call_outcome",
     "log_call",
@@ -129,6 +134,7 @@ __all__ = [
     "record_refund",
     "record_remittance",
     "record_return",
+    "retry_email",
     "ship_order",
     "void_payment",
 ]

@@ -8,12 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders import notifications, report_days
+from orders import report_days, tasks
 from orders.exceptions import (
     InvalidInput,
     StaleOrder,
 )
-from orders.models import OrderEvent, PaymentStatus
+from orders.models import OrderEvent, OutboxEmail, PaymentStatus
 
 
 def check_version(order, expected_version):
@@ -70,8 +70,18 @@ def record(order, actor, kind, *, before, note="", data=None, bump=True, fields=
 
 
 def notify(order, kind):
-    order_id = order.pk
-    transaction.on_commit(lambda: notifications.send_order_email(order_id, kind))
+    """Queue the member's ``kind`` e-mail about the event just recorded on ``order``.
+
+    Writes its ``OutboxEmail`` in the current transaction (one per event and kind), so
+    the e-mail is promised exactly when the change commits; after the commit
+    ``orders.tasks.enqueue_email`` hands it to a worker (or sends it here without one).
+    """
+    event_id = order.events.order_by("-pk").values_list("pk", flat=True).first()
+    email, _created = OutboxEmail.objects.get_or_create(
+        event_id=event_id, kind=kind, defaults={"order": order}
+    )
+    email_id = email.pk
+    transaction.on_commit(lambda: tasks.enqueue_email(email_id))
 
 
 def state(order):

@@ -136,7 +136,7 @@ def staff_subnav(context):
     finance; the Django admin for ``is_staff`` users, as the admin site itself requires.
     """
     from orders import selectors
-    from orders.models import FINANCE
+    from orders.models import FINANCE, ORDER_ADMINS
     from staff.views.cash import may_view_cash
 
     request = context.get("request")
@@ -150,6 +150,7 @@ def staff_subnav(context):
         # permission queries (the pages themselves check ``services.may_ever``).
         "show_settlements": FINANCE in roles,
         "show_reports": selectors.sees_all_orders(user) if user is not None else False,
+        "show_outbox": ORDER_ADMINS in roles or bool(user is not None and user.is_superuser),
         "show_admin": bool(user is not None and user.is_active and user.is_staff),
     }
 

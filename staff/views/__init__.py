@@ -35,7 +35,8 @@ One module per business step; this package re-exports every view and helper, so
 - ``printing``: the printable order sheet (``OrderPrintView``), several at once
   (``OrderSheetsPrintView``);
 - ``reports``: the reports by business day, charts and downloads (``ReportsView``);
-- ``desk``: change an order for the member, take an order by phone (issue 11).
+- ``desk``: change an order for the member, take an order by phone (issue 11);
+- ``outbox``: member e-mails that failed, with a retry button (issue 15).
 """
 
 from staff.views._base import (
@@ -63,6 +64,7 @@ from staff.views.dashboard import DashboardView
 from staff.views.deliveries import DeliveryListView, PickingListView, RunSheetView
 from staff.views.desk import OrderEditView, PhoneOrderView
 from staff.views.export import FORMULA_START, OrderExportView
+from staff.views.export_jobs import ExportDownloadView, ExportJobView
 from staff.views.order_detail import (
     BOX_ACTIONS,
     EXPLAINED_REFUSALS,
@@ -70,6 +72,7 @@ from staff.views.order_detail import (
     detail_context,
 )
 from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
+from staff.views.outbox import OutboxRetryView, OutboxView
 from staff.views.printing import OrderPrintView, OrderSheetsPrintView
 from staff.views.reports import ReportsView
 from staff.views.settlements import SettlementPreviewView, SettlementUploadView
@@ -103,6 +106,10 @@ __all__ = [
     "OrderRefundView",
     "OrderReturnView",
     "OrderSheetsPrintView",
+    "OutboxRetryView",
+    "ExportDownloadView",
+    "ExportJobView",
+    "OutboxView",
     "OrderShipView",
     "PaymentVoidView",
     "RemittanceView",

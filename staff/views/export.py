@@ -6,8 +6,10 @@ so a long list does not sit in memory.
 """
 
 import csv
+import io
 import tempfile
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -73,79 +75,31 @@ class OrderExportView(StaffRequiredMixin, View):
             messages.error(request, _("The export was not made: fix the filters first."))
             return redirect(reverse("staff:order-list") + _query_string(request.GET))
         orders = filterset.qs
-        header = [
-            _("Order number"),
-            _("Placed"),
-            _("Status"),
-            _("Status code"),
-            _("Payment status"),
-            _("Payment status code"),
-            _("Payment method"),
-            _("Payment method code"),
-            _("Member"),
-            _("Member e-mail"),
-            _("Recipient"),
-            _("Phone"),
-            _("Province / region"),
-            _("City"),
-            _("Address"),
-            _("Postcode"),
-            _("Subtotal"),
-            _("Shipping fee"),
-            _("Total"),
-            _("Net received"),
-            _("Balance due"),
-            _("Delivery person"),
-            _("Carrier"),
-            _("Waybill number"),
-            _("Shipped"),
-        ]
-        # Labels are looked up now: the rows are written after this view returns.
-        labels = {
-            "status": {value: str(label) for value, label in Status.choices},
-            "payment_status": {value: str(label) for value, label in PaymentStatus.choices},
-            "payment_method": {value: str(label) for value, label in PaymentMethod.choices},
-        }
-        zone = timezone.get_current_timezone()
-        if fmt == "xlsx":
-            return _xlsx(orders, header, labels, zone)
+        file_format = fmt
+        if orders.count() > settings.MALL_EXPORT_INLINE_ROWS:
+            # A long list is made by a worker; the progress page can be left and come
+            # back to (staff.tasks).
+            from staff.tasks import start_export
 
-        def when(value):
-            return timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M") if value else ""
+            job = start_export(request.user, request.GET.urlencode(), file_format)
+            return redirect(reverse("staff:export-job", args=[job.pk]))
+        header, labels = export_columns()
+        zone = timezone.get_current_timezone()
+        if file_format == "xlsx":
+            handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115
+            write_xlsx(orders, header, labels, zone, handle)
+            handle.seek(0)
+            stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+            # FileResponse closes the file once sent; a large list never sits in memory.
+            return FileResponse(
+                handle, as_attachment=True, filename=f"orders-{stamp}.xlsx", content_type=XLSX_TYPE
+            )
 
         def rows():
             writer = csv.writer(_Echo())
             yield "\ufeff" + writer.writerow(header)
             for order in orders.iterator(chunk_size=500):
-                yield writer.writerow(
-                    [
-                        order.number,
-                        when(order.placed_at),
-                        labels["status"].get(order.status, order.status),
-                        order.status,
-                        labels["payment_status"].get(order.payment_status, order.payment_status),
-                        order.payment_status,
-                        labels["payment_method"].get(order.payment_method, order.payment_method),
-                        order.payment_method,
-                        _cell(person(order.customer)),
-                        _cell(order.customer.email),
-                        _cell(order.recipient),
-                        _cell(order.phone),
-                        _cell(order.region),
-                        _cell(order.city),
-                        _cell(order.address_line),
-                        _cell(order.postcode),
-                        _plain(order.subtotal),
-                        _plain(order.shipping_fee),
-                        _plain(order.total),
-                        _plain(order.money_position().held),
-                        _plain(order.money_position().due),
-                        _cell(person(order.assigned_to)),
-                        _cell(order.carrier),
-                        _cell(order.tracking_number),
-                        when(order.shipped_at),
-                    ]
-                )
+                yield writer.writerow(csv_row(order, labels, zone))
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -153,8 +107,95 @@ class OrderExportView(StaffRequiredMixin, View):
         return response
 
 
-def _xlsx(orders, header, labels, zone):
-    """The workbook of ``orders`` as a download (see :class:`OrderExportView`)."""
+def export_columns():
+    """The export's column titles and the status labels, in the active language."""
+    header = [
+        _("Order number"),
+        _("Placed"),
+        _("Status"),
+        _("Status code"),
+        _("Payment status"),
+        _("Payment status code"),
+        _("Payment method"),
+        _("Payment method code"),
+        _("Member"),
+        _("Member e-mail"),
+        _("Recipient"),
+        _("Phone"),
+        _("Province / region"),
+        _("City"),
+        _("Address"),
+        _("Postcode"),
+        _("Subtotal"),
+        _("Shipping fee"),
+        _("Total"),
+        _("Net received"),
+        _("Balance due"),
+        _("Delivery person"),
+        _("Carrier"),
+        _("Waybill number"),
+        _("Shipped"),
+    ]
+    labels = {
+        "status": {value: str(label) for value, label in Status.choices},
+        "payment_status": {value: str(label) for value, label in PaymentStatus.choices},
+        "payment_method": {value: str(label) for value, label in PaymentMethod.choices},
+    }
+    return header, labels
+
+
+def csv_row(order, labels, zone):
+    """One CSV row of ``order`` (see :class:`OrderExportView`)."""
+
+    def when(value):
+        return timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    return [
+        order.number,
+        when(order.placed_at),
+        labels["status"].get(order.status, order.status),
+        order.status,
+        labels["payment_status"].get(order.payment_status, order.payment_status),
+        order.payment_status,
+        labels["payment_method"].get(order.payment_method, order.payment_method),
+        order.payment_method,
+        _cell(person(order.customer)),
+        _cell(order.customer.email),
+        _cell(order.recipient),
+        _cell(order.phone),
+        _cell(order.region),
+        _cell(order.city),
+        _cell(order.address_line),
+        _cell(order.postcode),
+        _plain(order.subtotal),
+        _plain(order.shipping_fee),
+        _plain(order.total),
+        _plain(order.money_position().held),
+        _plain(order.money_position().due),
+        _cell(person(order.assigned_to)),
+        _cell(order.carrier),
+        _cell(order.tracking_number),
+        when(order.shipped_at),
+    ]
+
+
+def write_csv(orders, header, labels, zone, handle, progress=None):
+    """Write the CSV of ``orders`` (UTF-8 with a BOM) into binary ``handle``; call
+    ``progress(rows_done)`` every 500 rows."""
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    for done, order in enumerate(orders.iterator(chunk_size=500), start=1):
+        writer.writerow(csv_row(order, labels, zone))
+        if progress and done % 500 == 0:
+            progress(done)
+    text.flush()
+    text.detach()
+
+
+def write_xlsx(orders, header, labels, zone, handle, progress=None):
+    """Write the workbook of ``orders`` into binary ``handle`` (see
+    :class:`OrderExportView`); call ``progress(rows_done)`` every 500 orders."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -207,6 +248,8 @@ def _xlsx(orders, header, labels, zone):
     numbers = []
     for order in orders.iterator(chunk_size=500):
         numbers.append(order.pk)
+        if progress and len(numbers) % 500 == 0:
+            progress(len(numbers))
         position = order.money_position()
         sheet.append(
             [
@@ -271,11 +314,4 @@ def _xlsx(orders, header, labels, zone):
                     money_cell(lines_sheet, line.line_total),
                 ]
             )
-    # FileResponse closes the file once sent; a large list never sits in memory.
-    handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115
     workbook.save(handle)
-    handle.seek(0)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return FileResponse(
-        handle, as_attachment=True, filename=f"orders-{stamp}.xlsx", content_type=XLSX_TYPE
-    )

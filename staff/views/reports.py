@@ -27,6 +27,7 @@ from mall.formatting import TypedDateField
 from orders import reports, selectors
 from orders.models import PaymentMethod
 from staff import charts
+from staff.tasks import cached_report
 from staff.templatetags.staff_tags import person
 from staff.views._base import StaffRequiredMixin
 from staff.views.export import _cell
@@ -436,7 +437,11 @@ class ReportsView(StaffRequiredMixin, TemplateView):
         if not self.form.is_valid():
             return self.render_to_response(self.get_context_data(), status=200)
         data = self.form.cleaned_data
-        self.report = reports.build_report(data["start"], data["end"])
+        # A worker keeps the preset ranges computed (staff.tasks.refresh_reports); any
+        # other range, or none fresh, is computed here.
+        found = cached_report(data["start"], data["end"])
+        self.report_as_of = found["at"] if found else None
+        self.report = found["report"] if found else reports.build_report(data["start"], data["end"])
         self.tables = report_tables(self.report)
         if data.get("download"):
             return self.download(self.tables[data["download"]], data["format"])
@@ -461,6 +466,7 @@ class ReportsView(StaffRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         today = timezone.localdate(timezone=reports.shop_zone())
         context["form"] = self.form.shown()
+        context["report_as_of"] = getattr(self, "report_as_of", None)
         context["presets"] = [
             {
                 "label": label,

@@ -248,6 +248,10 @@ def test_failed_mail_does_not_undo_a_placed_order(
     assert (order.status, order.version) == (Status.SUBMITTED, 1)
     assert Product.objects.get(pk=mug.pk).stock == 8
     assert list(order.events.values_list("kind", flat=True)) == ["placed"]
+    # The e-mail waits in the outbox as failed, with the error, for staff to retry.
+    assert list(order.emails.values_list("kind", "state", "attempts", "last_error")) == [
+        ("placed", "failed", 1, "SMTPServerDisconnected: Connection unexpectedly closed")
+    ]
 
 
 def test_failed_mail_does_not_block_the_next_steps(

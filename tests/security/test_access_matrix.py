@@ -108,6 +108,16 @@ ACCESS = {
         "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
     },
     "staff/reports/": {"get": row(LOGIN, 403, 403, 200, 200, 403, 200)},  # issue 12
+    # The e-mail outbox (issue 15): order admins only; nothing failed → the retry refused.
+    "staff/outbox/": {"get": row(LOGIN, 403, 403, 200, 403, 403, 200)},
+    "staff/outbox/<int:pk>/retry/": {
+        "get": row(LOGIN, 403, 403, 405, 403, 403, 405),
+        "post": row(LOGIN, 403, 403, 302, 403, 403, 302),
+    },
+    "healthz": {"get": every(200)},
+    # A large export's progress page and file (issue 15): only its owner's; none here.
+    "staff/exports/<int:job_id>/": {"get": row(LOGIN, 403, 403, 404, 404, 404, 404)},
+    "staff/exports/<int:job_id>/download/": {"get": row(LOGIN, 403, 403, 404, 404, 404, 404)},
     "staff/orders/<str:number>/": {"get": STAFF_PAGE},
     "staff/orders/<str:number>/print/": {"get": STAFF_PAGE},
     # back office: one POST endpoint per action. 403: the role may never take it;

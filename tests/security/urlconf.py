@@ -49,6 +49,12 @@ def admin_object(route, world):
     return obj.pk if obj is not None else 1
 
 
+def _first_email_pk():
+    from orders.models import OutboxEmail
+
+    return OutboxEmail.objects.order_by("pk").values_list("pk", flat=True).first() or 1
+
+
 def fill(namespace, name, route, world):
     """Return the path of ``route`` with every parameter filled with a real object."""
     values = {
@@ -66,6 +72,9 @@ def fill(namespace, name, route, world):
         # settlement preview token that was never issued.
         "courier_id": world.users["logistics"].pk,
         "token": "no-such-token",
+        # The outbox retry (issue 15): a real e-mail, sent already, so it is refused.
+        "pk": _first_email_pk(),
+        "job_id": 1,  # no export was started: 404 for everyone
     }
     if "content_type_id" in route:
         values["object_id"] = world.product.pk

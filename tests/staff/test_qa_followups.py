@@ -263,7 +263,7 @@ def test_export_with_a_bad_filter_is_refused_and_the_list_says_why(login, member
 @pytest.mark.parametrize(
     "role,extra",
     [
-        ("admin_user", {"Cash"}),
+        ("admin_user", {"Cash", "E-mail outbox"}),  # the outbox: issue 15
         ("finance_user", {"Cash", "COD settlements"}),
         ("logistics_user", set()),
     ],
