@@ -132,8 +132,12 @@ def create_member(actor, *, name, phone, email=""):
     try:
         with transaction.atomic():
             username, n = key, 1
-            while User.objects.filter(username__iexact=username).exists():
-                n += 1
+            while holder := User.objects.filter(username__iexact=username).first():
+                if selectors.members().filter(pk=holder.pk).exists():
+                    # A member registered with this phone since the check above (two
+                    # clicks at once): refused, never a second account "-2".
+                    raise IntegrityError("phone registered meanwhile")
+                n += 1  # a staff account holds these digits
                 username = f"{key}-{n}"
             user = User(username=username, first_name=name, email=email)
             user.set_unusable_password()
