@@ -928,6 +928,7 @@ class OutboxEmail(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Not sent (no address)")
+        SUPERSEDED = "superseded", _("Not sent (a later e-mail says it all)")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="emails")
     event = models.ForeignKey(

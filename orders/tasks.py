@@ -54,7 +54,11 @@ def deliver_email(email_id):
         email = OutboxEmail.objects.select_for_update().filter(pk=email_id).first()
         if email is None:
             return None
-        if email.sent_at is not None or email.state in (State.SENT, State.SKIPPED):
+        if email.sent_at is not None or email.state in (
+            State.SENT,
+            State.SKIPPED,
+            State.SUPERSEDED,
+        ):
             return email.state
         email.attempts += 1
         email.last_attempt_at = timezone.now()

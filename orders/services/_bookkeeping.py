@@ -75,7 +75,15 @@ def notify(order, kind):
     Writes its ``OutboxEmail`` in the current transaction (one per event and kind), so
     the e-mail is promised exactly when the change commits; after the commit
     ``orders.tasks.enqueue_email`` hands it to a worker (or sends it here without one).
+    A confirmation supersedes an order-received e-mail still waiting to be sent.
     """
+    if kind == "confirmed":
+        # "We received your order" not sent yet (an order taken by phone and confirmed in
+        # the same step, or a worker behind): the confirmation says everything it would,
+        # so the member gets one e-mail, not one that contradicts the next.
+        OutboxEmail.objects.filter(
+            order=order, kind="placed", state=OutboxEmail.State.PENDING, sent_at__isnull=True
+        ).update(state=OutboxEmail.State.SUPERSEDED)
     event_id = order.events.order_by("-pk").values_list("pk", flat=True).first()
     email, _created = OutboxEmail.objects.get_or_create(
         event_id=event_id, kind=kind, defaults={"order": order}

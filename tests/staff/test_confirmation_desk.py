@@ -704,3 +704,37 @@ def test_calls_due_says_it_runs_by_call_back_time(login, member, admin_user):
     html = page.content.decode()
     assert '<option value="call_back_at" selected>Call-back time, earliest first</option>' in html
     assert "▼" not in html and "▲" not in html  # no column header claims the order
+
+
+def test_a_phone_order_confirmed_at_once_sends_one_e_mail_not_two(
+    login, admin_user, member, django_capture_on_commit_callbacks
+):
+    from orders.models import OutboxEmail
+
+    member.email = "li@example.com"
+    member.save()
+    tea = ProductFactory(sku="TEA-J", name="Jasmine tea", price=Decimal("68.00"), stock=10)
+    client = login(admin_user)
+    body = {
+        **ADDRESS,
+        "step": "order",
+        "member": member.pk,
+        "token": "phone-once",
+        "payment_method": "cod",
+        "note": "",
+        f"add-{tea.pk}": "1",
+        "confirm_now": "on",
+        "call_note": "Read back.",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/staff/orders/new/", body, follow=True)
+    order = Order.objects.get(customer=member)
+    assert order.status == Status.CONFIRMED
+    assert [m.subject for m in mail.outbox] == [f"Your order {order.number} is confirmed"]
+    states = dict(order.emails.values_list("kind", "state"))
+    assert states == {"placed": OutboxEmail.State.SUPERSEDED, "confirmed": OutboxEmail.State.SENT}
+    # The same form again (a double click) says what the order is: placed and confirmed.
+    again = client.post("/staff/orders/new/", body, follow=True)
+    name = member.get_full_name() or member.username
+    assert messages_of(again)[-1] == f"Order {order.number} is placed for {name} and confirmed."
+    assert messages_of(response)[-1] == messages_of(again)[-1]
