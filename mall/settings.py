@@ -24,6 +24,21 @@ def env_bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_number(name, default, kind=int):
+    """Read a number from the environment (``kind`` ``int`` or ``float``); a value that is
+    not one stops the start with a message naming the variable, not a traceback."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return kind(default)
+    try:
+        return kind(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a {'whole ' if kind is int else ''}number "
+            f"(the default is {default})."
+        ) from None
+
+
 def env_list(name, default=""):
     """Read a comma-separated environment variable as a list of non-empty strings."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
@@ -96,7 +111,7 @@ WSGI_APPLICATION = "mall.wsgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        conn_max_age=env_number("DJANGO_CONN_MAX_AGE", 0),
         # A kept connection is checked before a request reuses it: after a database
         # restart the first request reconnects instead of failing (issue 15).
         conn_health_checks=True,
@@ -122,16 +137,16 @@ for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
     _alias = f"replica{_number}"
     DATABASES[_alias] = dj_database_url.parse(
         _url,
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        conn_max_age=env_number("DJANGO_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
     DATABASES[_alias].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
     DATABASE_REPLICA_ALIASES.append(_alias)
 DATABASE_ROUTERS = ["mall.db_router.ReplicaRouter"]
-MALL_REPLICA_MAX_LAG_S = float(os.environ.get("MALL_REPLICA_MAX_LAG_S", "5"))
+MALL_REPLICA_MAX_LAG_S = env_number("MALL_REPLICA_MAX_LAG_S", 5, float)
 # How long a replica's health (up, lag) is trusted before it is asked again.
-MALL_REPLICA_CHECK_S = float(os.environ.get("MALL_REPLICA_CHECK_S", "2"))
+MALL_REPLICA_CHECK_S = env_number("MALL_REPLICA_CHECK_S", 2, float)
 MALL_READ_YOUR_WRITES_S = float(
     os.environ.get("MALL_READ_YOUR_WRITES_S", str(MALL_REPLICA_MAX_LAG_S + 1))
 )
@@ -173,10 +188,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A message taken by a worker that died comes back after this many seconds.
-    "visibility_timeout": int(os.environ.get("MALL_CELERY_VISIBILITY_TIMEOUT_S", "3600")),
+    "visibility_timeout": env_number("MALL_CELERY_VISIBILITY_TIMEOUT_S", 3600),
     # How often a worker looks for such messages (every interval × throttle seconds).
-    "unacked_restore_interval": int(os.environ.get("MALL_CELERY_RESTORE_INTERVAL_S", "10")),
-    "unacked_restore_throttle": int(os.environ.get("MALL_CELERY_RESTORE_THROTTLE", "10")),
+    "unacked_restore_interval": env_number("MALL_CELERY_RESTORE_INTERVAL_S", 10),
+    "unacked_restore_throttle": env_number("MALL_CELERY_RESTORE_THROTTLE", 10),
 }
 # A request never waits long for a broker that is down: it sends the e-mail itself.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
@@ -184,14 +199,14 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Celery beat (one `celery -A mall beat` process): reports kept computed for the reports
 # page (a page shows figures at most MALL_REPORT_MAX_AGE_S old, else computes them), and
 # e-mails whose hand-over to the broker was lost queued again.
-MALL_REPORT_REFRESH_S = int(os.environ.get("MALL_REPORT_REFRESH_S", "300"))
-MALL_REPORT_MAX_AGE_S = int(os.environ.get("MALL_REPORT_MAX_AGE_S", "600"))
+MALL_REPORT_REFRESH_S = env_number("MALL_REPORT_REFRESH_S", 300)
+MALL_REPORT_MAX_AGE_S = env_number("MALL_REPORT_MAX_AGE_S", 600)
 CELERY_BEAT_SCHEDULE = {
     "refresh-reports": {"task": "staff.refresh_reports", "schedule": MALL_REPORT_REFRESH_S},
     "send-pending-emails": {"task": "orders.send_pending_emails", "schedule": 60.0},
 }
 # Retries of a failed SMTP send: this many, waiting 2^n seconds (with jitter, at most 10 min).
-MALL_EMAIL_MAX_RETRIES = int(os.environ.get("MALL_EMAIL_MAX_RETRIES", "5"))
+MALL_EMAIL_MAX_RETRIES = env_number("MALL_EMAIL_MAX_RETRIES", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -232,7 +247,7 @@ USE_TZ = True
 # process and worker shares in production (docker-compose.yml: "media").
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
 # A filtered list longer than this is exported by a worker, with a progress page.
-MALL_EXPORT_INLINE_ROWS = int(os.environ.get("MALL_EXPORT_INLINE_ROWS", "5000"))
+MALL_EXPORT_INLINE_ROWS = env_number("MALL_EXPORT_INLINE_ROWS", 5000)
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
@@ -247,15 +262,15 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
 EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_PORT = env_number("DJANGO_EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "20"))
+EMAIL_TIMEOUT = env_number("DJANGO_EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "orders@mall.example")
 
 # Login throttling (django-axes): lock a username+IP pair out after repeated failures.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_FAILURE_LIMIT = env_number("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -276,9 +291,9 @@ MALL_CURRENCY = os.environ.get("MALL_CURRENCY", "CNY")
 MALL_CURRENCY_LOCALE = os.environ.get("MALL_CURRENCY_LOCALE", "zh_Hans_CN")
 MALL_SHIPPING_FEE = Decimal(os.environ.get("MALL_SHIPPING_FEE", "10.00"))
 MALL_FREE_SHIPPING_FROM = Decimal(os.environ.get("MALL_FREE_SHIPPING_FROM", "199.00"))
-MALL_MAX_LINE_QUANTITY = int(os.environ.get("MALL_MAX_LINE_QUANTITY", "99"))
+MALL_MAX_LINE_QUANTITY = env_number("MALL_MAX_LINE_QUANTITY", 99)
 # Rows one product file may hold (manage.py import_products refuses a larger file whole).
-MALL_IMPORT_MAX_ROWS = int(os.environ.get("MALL_IMPORT_MAX_ROWS", "200000"))
+MALL_IMPORT_MAX_ROWS = env_number("MALL_IMPORT_MAX_ROWS", 200000)
 MALL_MAX_PAYMENT_AMOUNT = Decimal(os.environ.get("MALL_MAX_PAYMENT_AMOUNT", "1000000.00"))
 # Where prepaid orders are paid. The shop's own values come from the environment as
 # written; the demo defaults are translated, so a Chinese page or e-mail shows them in
@@ -291,9 +306,9 @@ MALL_REMITTANCE_DETAILS = os.environ.get("MALL_REMITTANCE_DETAILS") or _(
 )
 MALL_PHONE = os.environ.get("MALL_PHONE", "400-000-0000")
 # Password reset links asked for per hour, per client address and per e-mail address.
-MALL_PASSWORD_RESET_LIMIT = int(os.environ.get("MALL_PASSWORD_RESET_LIMIT", "5"))
+MALL_PASSWORD_RESET_LIMIT = env_number("MALL_PASSWORD_RESET_LIMIT", 5)
 # The confirmation desk (issue 11): an order still awaiting its call after this many
 # hours is highlighted; after this many unanswered calls the order page suggests marking
 # it invalid (never automatically).
-MALL_CONFIRM_TARGET_HOURS = int(os.environ.get("MALL_CONFIRM_TARGET_HOURS", "24"))
-MALL_MAX_CALL_ATTEMPTS = int(os.environ.get("MALL_MAX_CALL_ATTEMPTS", "3"))
+MALL_CONFIRM_TARGET_HOURS = env_number("MALL_CONFIRM_TARGET_HOURS", 24)
+MALL_MAX_CALL_ATTEMPTS = env_number("MALL_MAX_CALL_ATTEMPTS", 3)
