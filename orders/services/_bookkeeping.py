@@ -66,6 +66,7 @@ def record(order, actor, kind, *, before, note="", data=None, bump=True, fields=
     # The past business days this order counts on get their report roll-ups recomputed
     # once this commits (a late payment, a refusal of last week's parcel).
     report_days.note_change(order, data)
+    order._recorded_event_id = event.pk  # for notify(): the event its e-mail tells about
     return event
 
 
@@ -84,11 +85,16 @@ def notify(order, kind):
         OutboxEmail.objects.filter(
             order=order, kind="placed", state=OutboxEmail.State.PENDING, sent_at__isnull=True
         ).update(state=OutboxEmail.State.SUPERSEDED)
-    event_id = order.events.order_by("-pk").values_list("pk", flat=True).first()
-    email, _created = OutboxEmail.objects.get_or_create(
-        event_id=event_id, kind=kind, defaults={"order": order}
-    )
-    email_id = email.pk
+    event_id = getattr(order, "_recorded_event_id", None)
+    if event_id is not None:
+        # The event record() just wrote: one INSERT, no look-up (the checkout's path).
+        email_id = OutboxEmail.objects.create(event_id=event_id, kind=kind, order=order).pk
+    else:
+        event_id = order.events.order_by("-pk").values_list("pk", flat=True).first()
+        email, _created = OutboxEmail.objects.get_or_create(
+            event_id=event_id, kind=kind, defaults={"order": order}
+        )
+        email_id = email.pk
     transaction.on_commit(lambda: tasks.enqueue_email(email_id))
 
 

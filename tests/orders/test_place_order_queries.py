@@ -4,7 +4,8 @@ The bare transaction of the checkout benchmark does six statements for a two-lin
 order: lock the products, update their stock (two), insert the order, its lines, its
 event. ``place_order`` does: lock (one statement, stock-sharing parents found by a
 subquery), one UPDATE for all the stock, the order, its lines, its event, the member's
-language (one upsert), and with a checkout token one read for a twin order. Pinned here
+e-mail promised in the outbox in the same transaction (issue 15), the member's language
+(one upsert), and with a checkout token one read for a twin order. Pinned here
 so a change that adds a round trip per order shows; the guarantees stay pinned by
 tests/orders/test_services.py and the PostgreSQL race tests in tests/integrity/.
 """
@@ -40,8 +41,8 @@ def place(member, products, **kwargs):
     )
 
 
-@pytest.mark.parametrize(("token", "statements"), [(None, 6), ("tok-1", 7)])
-def test_a_two_line_order_is_placed_in_six_statements_seven_with_a_token(
+@pytest.mark.parametrize(("token", "statements"), [(None, 7), ("tok-1", 8)])
+def test_a_two_line_order_is_placed_in_seven_statements_eight_with_a_token(
     member, products, django_assert_num_queries, token, statements
 ):
     # + the transaction's own SAVEPOINT and RELEASE inside the test's transaction
@@ -56,6 +57,7 @@ def test_a_two_line_order_is_placed_in_six_statements_seven_with_a_token(
     assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [8, 4]
     assert list(order.events.values_list("kind", flat=True)) == [OrderEvent.Kind.PLACED]
     assert Profile.objects.get(user=member).language == order.language
+    assert list(order.emails.values_list("kind", "event__kind")) == [("placed", "placed")]
 
 
 def test_the_members_language_is_upserted_not_duplicated(member, products):

@@ -138,7 +138,9 @@ def test_every_header_link_is_a_sort_the_filter_accepts(login, admin_user, three
         assert response.context["form"].errors == {}, start
         for link in response.context["sort_links"].values():
             seen.add(re.search(r"sort=(-?\w+)", link["url"]).group(1))
-    assert seen == accepted
+    # Every header link is an accepted sort; the one sort no header offers is the
+    # "Calls due" queue's own (call-back time), chosen in the sort box.
+    assert seen == accepted - {"call_back_at"}
     assert {"-number", "number", "-status", "status"} <= seen
 
 
