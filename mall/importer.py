@@ -75,6 +75,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mall import wc_headers
+from mall.formatting import normalize_typed
 from mall.import_languages import name_categories
 from mall.import_sources import ImportFileError, open_table
 from mall.models import Category, Product
@@ -118,6 +119,27 @@ _LABELS = {
     "in_stock": gettext_lazy("In stock?"),
     "published": gettext_lazy("Published"),
 }
+
+# Cells holding codes, numbers, dates and flags: read in NFKC (issue 13 item 6), so a
+# full-width ``ｔ－ｄｕｐ`` is the SKU ``t-dup`` and ``２０２４－０１－１５`` a date. Names,
+# descriptions, categories and image URLs are kept as written.
+_CODE_FIELDS = frozenset(
+    {
+        "id",
+        "type",
+        "sku",
+        "published",
+        "visibility",
+        "sale_starts",
+        "sale_ends",
+        "in_stock",
+        "stock",
+        "sale_price",
+        "price",
+        "parent",
+        "position",
+    }
+)
 
 _TRUE = {"1", "yes", "true", "y"}
 _FALSE = {"0", "no", "false", "n"}
@@ -585,13 +607,15 @@ class _Reader:
         self.width = len(header)
 
     def __iter__(self):
+        codes = _CODE_FIELDS
         for line, cells in self.table:
             if not "".join(cells).strip():
                 continue
             values = dict.fromkeys(self.present, "")
             for index, name in self.columns.items():
                 if index < len(cells):
-                    values[name] = _clean(cells[index])
+                    cell = cells[index]
+                    values[name] = _clean(normalize_typed(cell) if name in codes else cell)
             attributes = {}
             for index, (number, part) in self.attribute_columns.items():
                 if index < len(cells):
