@@ -72,7 +72,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from mall import wc_headers
 from mall.formatting import normalize_typed
@@ -569,8 +569,10 @@ def _categories(value):
 class _Reader:
     """Maps a file's header to our fields and yields its rows as cleaned text.
 
-    Iterating yields ``(line, {field: text}, {number: {"name"|"value": text}}, extra)``
-    for each non-blank row; ``present`` is the set of fields the header has.
+    Iterating yields ``(line, {field: text}, {number: {"name"|"value": text}}, extra,
+    formulas)`` for each non-blank row, ``formulas`` naming the used columns (as the
+    header writes them) whose XLSX cell is a formula without a stored result;
+    ``present`` is the set of fields the header has.
     """
 
     def __init__(self, table):
@@ -605,11 +607,14 @@ class _Reader:
                 % {"header": shown}
             )
         self.width = len(header)
+        self.titles = [cell.strip() for cell in header]
 
     def __iter__(self):
         codes = _CODE_FIELDS
+        used = self.columns.keys() | self.attribute_columns.keys()
         for line, cells in self.table:
-            if not "".join(cells).strip():
+            unvalued = getattr(cells, "unvalued", ())
+            if not unvalued and not "".join(cells).strip():
                 continue
             values = dict.fromkeys(self.present, "")
             for index, name in self.columns.items():
@@ -621,10 +626,11 @@ class _Reader:
                 if index < len(cells):
                     attributes.setdefault(number, {})[part] = _clean(cells[index])
             extra = [cell for cell in cells[self.width :] if cell.strip()]
-            yield line, values, attributes, extra
+            formulas = [self.titles[index] for index in unvalued if index in used]
+            yield line, values, attributes, extra, formulas
 
 
-def _parse(line, values, attributes, extra, present, numbers):
+def _parse(line, values, attributes, extra, present, numbers, formulas=()):
     """Convert one row's cells to a :class:`_Row`; raise :class:`RowError` on bad data."""
     text = "".join(values.values()) + "".join(
         v for parts in attributes.values() for v in parts.values()
@@ -646,6 +652,19 @@ def _parse(line, values, attributes, extra, present, numbers):
         return row  # skipped by the caller; its other cells do not matter
     if extra:
         raise RowError(_("the row has more cells than the header (a quoting problem?)"))
+    if formulas:
+        # Its result is not in the file (openpyxl and some tools write formulas only):
+        # reading the cell as empty would clear a price or stock without a word.
+        raise RowError(
+            ngettext(
+                "%(columns)s is a formula without a value: save the file in Excel or "
+                "LibreOffice first (which stores the results) or paste values only",
+                "%(columns)s are formulas without a value: save the file in Excel or "
+                "LibreOffice first (which stores the results) or paste values only",
+                len(formulas),
+            )
+            % {"columns": ", ".join(formulas)}
+        )
     wc_id = values.get("id", "")
     if wc_id:
         if not wc_id.isdigit() or not 0 < int(wc_id) <= _MAX_WC_ID:
@@ -761,7 +780,7 @@ def _read(path, report):
     limit = settings.MALL_IMPORT_MAX_ROWS
     numbers = _Numbers()
     rows, seen, count = [], {}, 0
-    for line, values, attributes, extra in reader:
+    for line, values, attributes, extra, formulas in reader:
         count += 1
         if count > limit:
             raise ImportFileError(
@@ -773,7 +792,7 @@ def _read(path, report):
             )
         sku = values.get("sku", "")
         try:
-            row = _parse(line, values, attributes, extra, reader.present, numbers)
+            row = _parse(line, values, attributes, extra, reader.present, numbers, formulas)
         except RowError as error:
             report.rejected.append(RowNote(line, sku, str(error)))
             wc_id = values.get("id", "")
