@@ -17,33 +17,35 @@ import zipfile
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 _SNIFF = 64 * 1024  # bytes read to recognise the file and guess an encoding
 _XLSX_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .doc: an old Office binary file
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
-# Encodings charset-normalizer may name, as a shop keeper knows them.
+# Encodings charset-normalizer may name, as a shop keeper knows them (translated: the
+# name sits in a translated sentence).
 _ENCODING_NAMES = {
-    "gb18030": "GB18030 / GBK (Simplified Chinese)",
-    "gbk": "GB18030 / GBK (Simplified Chinese)",
-    "gb2312": "GB18030 / GBK (Simplified Chinese)",
-    "hz": "GB18030 / GBK (Simplified Chinese)",
-    "big5": "Big5 (Traditional Chinese)",
-    "big5hkscs": "Big5 (Traditional Chinese)",
-    "cp950": "Big5 (Traditional Chinese)",
-    "shift_jis": "Shift-JIS (Japanese)",
-    "cp932": "Shift-JIS (Japanese)",
-    "euc_jp": "EUC-JP (Japanese)",
-    "euc_kr": "EUC-KR (Korean)",
-    "cp949": "EUC-KR (Korean)",
-    "cp1251": "Windows-1251 (Cyrillic)",
-    "koi8_r": "KOI8-R (Cyrillic)",
-    "cp1252": "Windows-1252 / ISO-8859-1 (Western European)",
-    "latin_1": "Windows-1252 / ISO-8859-1 (Western European)",
-    "iso8859_15": "ISO-8859-15 (Western European)",
-    "cp1250": "Windows-1250 (Central European)",
-    "mac_roman": "Mac Roman",
+    "gb18030": gettext_lazy("GB18030 / GBK (Simplified Chinese)"),
+    "gbk": gettext_lazy("GB18030 / GBK (Simplified Chinese)"),
+    "gb2312": gettext_lazy("GB18030 / GBK (Simplified Chinese)"),
+    "hz": gettext_lazy("GB18030 / GBK (Simplified Chinese)"),
+    "big5": gettext_lazy("Big5 (Traditional Chinese)"),
+    "big5hkscs": gettext_lazy("Big5 (Traditional Chinese)"),
+    "cp950": gettext_lazy("Big5 (Traditional Chinese)"),
+    "shift_jis": gettext_lazy("Shift-JIS (Japanese)"),
+    "cp932": gettext_lazy("Shift-JIS (Japanese)"),
+    "euc_jp": gettext_lazy("EUC-JP (Japanese)"),
+    "euc_kr": gettext_lazy("EUC-KR (Korean)"),
+    "cp949": gettext_lazy("EUC-KR (Korean)"),
+    "cp1251": gettext_lazy("Windows-1251 (Cyrillic)"),
+    "koi8_r": gettext_lazy("KOI8-R (Cyrillic)"),
+    "cp1252": gettext_lazy("Windows-1252 / ISO-8859-1 (Western European)"),
+    "latin_1": gettext_lazy("Windows-1252 / ISO-8859-1 (Western European)"),
+    "iso8859_15": gettext_lazy("ISO-8859-15 (Western European)"),
+    "cp1250": gettext_lazy("Windows-1250 (Central European)"),
+    "mac_roman": gettext_lazy("Mac Roman"),
 }
 
 
@@ -168,7 +170,7 @@ def _guess_encoding(path):
         ]
         if western:
             encoding = western[0]
-    return _ENCODING_NAMES.get(encoding, encoding.replace("_", "-").upper())
+    return str(_ENCODING_NAMES.get(encoding, encoding.replace("_", "-").upper()))
 
 
 def _csv_rows(path, encoding):

@@ -56,6 +56,7 @@ writes of one file happen in one transaction; ``dry_run`` rolls it back.
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import html
 import re
@@ -71,8 +72,8 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.text import slugify
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import ngettext as _ngettext
 
 from mall import wc_headers
 from mall.formatting import normalize_typed
@@ -145,6 +146,32 @@ _TRUE = {"1", "yes", "true", "y"}
 _FALSE = {"0", "no", "false", "n"}
 
 
+# --------------------------------------------------------------------------- messages
+
+# The language of the report while the catalogue's language is active (set by
+# import_products): names and descriptions are written in the catalogue language, the
+# messages stay in the language of the person running the import.
+_MESSAGES_LANGUAGE = contextvars.ContextVar("mall_import_messages_language", default=None)
+
+
+def _(message):
+    """``gettext`` in the language of the import's messages (see ``_MESSAGES_LANGUAGE``)."""
+    language = _MESSAGES_LANGUAGE.get()
+    if language is None or language == translation.get_language():
+        return gettext(message)
+    with translation.override(language):
+        return gettext(message)
+
+
+def ngettext(singular, plural, number):
+    """``ngettext`` in the language of the import's messages (see ``_MESSAGES_LANGUAGE``)."""
+    language = _MESSAGES_LANGUAGE.get()
+    if language is None or language == translation.get_language():
+        return _ngettext(singular, plural, number)
+    with translation.override(language):
+        return _ngettext(singular, plural, number)
+
+
 # --------------------------------------------------------------------------- headers
 
 
@@ -214,11 +241,16 @@ class ImportReport:
 
     def summary(self):
         """The one-line summary, e.g. ``created 22, updated 0, skipped 2, rejected 0, ...``."""
-        return (
-            f"created {len(self.created)}, updated {len(self.updated)}, "
-            f"skipped {len(self.skipped)}, rejected {len(self.rejected)}, "
-            f"unchanged {len(self.unchanged)}"
-        )
+        return _(
+            "created %(created)d, updated %(updated)d, skipped %(skipped)d, "
+            "rejected %(rejected)d, unchanged %(unchanged)d"
+        ) % {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "skipped": len(self.skipped),
+            "rejected": len(self.rejected),
+            "unchanged": len(self.unchanged),
+        }
 
 
 @dataclass(slots=True)
@@ -1338,14 +1370,21 @@ def import_products(path, *, dry_run=False, language=None):
     same catalogue in each language (matched by SKU) gives it both
     (``mall.import_languages`` pairs the categories).
     """
-    language = language or translation.get_language()
+    messages = translation.get_language()
+    language = language or messages
     report = ImportReport(dry_run=dry_run)
     rows = _read(Path(path), report)
-    with translation.override(language), transaction.atomic():
-        name_categories(rows, language)
-        _import(rows, report)
-        if dry_run:
-            transaction.set_rollback(True)
+    token = _MESSAGES_LANGUAGE.set(messages)
+    try:
+        # The catalogue language chooses the columns written (mall.translation); the
+        # messages stay in the caller's language (``_``).
+        with translation.override(language), transaction.atomic():
+            name_categories(rows, language)
+            _import(rows, report)
+            if dry_run:
+                transaction.set_rollback(True)
+    finally:
+        _MESSAGES_LANGUAGE.reset(token)
     report.skipped.sort(key=lambda note: note.line)
     report.rejected.sort(key=lambda note: note.line)
     report.warnings.sort(key=lambda note: note.line)

@@ -166,3 +166,102 @@ def test_a_central_european_file_is_still_named_so(tmp_path):
     _out, _err, error = run_import(path)
 
     assert "it looks like Windows-1250 (Central European)" in str(error)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def catalogue_msgids():
+    """The msgids of the Chinese catalogue and of this branch's snippets (merged later)."""
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[2]
+    ids = set()
+    for path in [root / "locale/zh_Hans/LC_MESSAGES/django.po", *root.glob("po-snippets/*.po")]:
+        with path.open("rb") as handle:
+            for message in read_po(handle):
+                ids.add(message.id if isinstance(message.id, str) else message.id[0])
+    return ids
+
+
+MIXED = (
+    "ID,Type,SKU,Name,Regular price,Parent,Attribute 1 name,Attribute 1 value(s)\n"
+    ",variation,ORPHAN,Orphan,5,NO-SUCH,Size,S\n"  # line 2: unknown parent
+    ",variation,LOST,Lost,5,,Size,S\n"  # line 3: a variation without a Parent
+    ",simple,NAMELESS,,5,,,\n"  # line 4: no name
+    ",simple,BAD,Bad,abc,,,\n"  # line 5: unparseable price (read before the override)
+    ",simple,GOOD,Good,5,,,\n"
+)
+
+
+def test_the_catalogue_language_does_not_change_the_language_of_the_messages(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text(MIXED, encoding="utf-8")
+
+    with translation.override("zh-hans"):
+        out, err, error = run_import(path, "--language", "en", "--dry-run")
+        expected = [
+            translation.gettext("rejected %(note)s")
+            % {"note": f"{translation.gettext('line %(line)d') % {'line': line}} (SKU {sku})"}
+            + ": "
+            + reason
+            for line, sku, reason in [
+                (
+                    2,
+                    "ORPHAN",
+                    translation.gettext("unknown parent %(parent)s") % {"parent": "NO-SUCH"},
+                ),
+                (3, "LOST", translation.gettext("a variation without a Parent")),
+                (4, "NAMELESS", translation.gettext("no name")),
+                (
+                    5,
+                    "BAD",
+                    translation.gettext("unparseable %(label)s %(value)r")
+                    % {"label": translation.gettext("regular price"), "value": "abc"},
+                ),
+            ]
+        ]
+        dry_run = translation.gettext("Dry run: nothing was written.")
+        rejected = translation.ngettext(
+            "%(count)d row rejected; the other rows were checked.",
+            "%(count)d rows rejected; the other rows were checked.",
+            4,
+        ) % {"count": 4}
+
+    # The reasons the catalogue translates already come out in Chinese, all of them.
+    assert "未知的父商品 NO-SUCH" in err
+    assert "规格款式缺少父商品（Parent）" in err and "缺少名称" in err
+    assert "unknown parent" not in err and "no name" not in err
+    assert err.splitlines() == expected
+    assert dry_run in out
+    assert str(error) == rejected
+    # ... and the command's own sentences are translatable strings of the catalogue.
+    msgids = catalogue_msgids()
+    for msgid in (
+        "rejected %(note)s",
+        "skipped %(note)s",
+        "warning %(note)s",
+        "new category %(name)s",
+        "Dry run: nothing was written.",
+        "%(count)d row rejected; the other rows were checked.",
+        "%(count)d row rejected; the other rows were imported.",
+        "created %(created)d, updated %(updated)d, skipped %(skipped)d, rejected %(rejected)d, "
+        "unchanged %(unchanged)d",
+    ):
+        assert msgid in msgids, msgid
+    assert not Product.objects.exists()
+
+
+def test_an_import_in_the_shops_language_writes_the_english_names_under_english(tmp_path):
+    # The messages stay Chinese, and the names still go to the catalogue language given.
+    path = tmp_path / "names.csv"
+    path.write_text("SKU,Name,Regular price\nEN-1,Jasmine tea,5\n", encoding="utf-8")
+
+    with translation.override("zh-hans"):
+        out, err, error = run_import(path, "--language", "en")
+
+    assert error is None, err
+    item = Product.objects.get()
+    with translation.override("en"):
+        assert Product.objects.get().name == "Jasmine tea"
+    assert item.sku == "EN-1"
