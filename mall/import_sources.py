@@ -12,38 +12,76 @@ from __future__ import annotations
 
 import csv
 import datetime
+import re
 import zipfile
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 _SNIFF = 64 * 1024  # bytes read to recognise the file and guess an encoding
 _XLSX_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .doc: an old Office binary file
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
-# Encodings charset-normalizer may name, as a shop keeper knows them.
+# Encodings charset-normalizer may name, as a shop keeper knows them (translated: the
+# name sits in a translated sentence).
 _ENCODING_NAMES = {
-    "gb18030": "GB18030 / GBK (Simplified Chinese)",
-    "gbk": "GB18030 / GBK (Simplified Chinese)",
-    "gb2312": "GB18030 / GBK (Simplified Chinese)",
-    "hz": "GB18030 / GBK (Simplified Chinese)",
-    "big5": "Big5 (Traditional Chinese)",
-    "big5hkscs": "Big5 (Traditional Chinese)",
-    "cp950": "Big5 (Traditional Chinese)",
-    "shift_jis": "Shift-JIS (Japanese)",
-    "cp932": "Shift-JIS (Japanese)",
-    "euc_jp": "EUC-JP (Japanese)",
-    "euc_kr": "EUC-KR (Korean)",
-    "cp949": "EUC-KR (Korean)",
-    "cp1251": "Windows-1251 (Cyrillic)",
-    "koi8_r": "KOI8-R (Cyrillic)",
-    "cp1252": "Windows-1252 (Western European)",
-    "latin_1": "ISO-8859-1 / Windows-1252 (Western European)",
-    "iso8859_15": "ISO-8859-15 (Western European)",
-    "cp1250": "Windows-1250 (Central European)",
-    "mac_roman": "Mac Roman",
+    "gb18030": gettext_lazy("GB18030 / GBK (Simplified Chinese)"),
+    "gbk": gettext_lazy("GB18030 / GBK (Simplified Chinese)"),
+    "gb2312": gettext_lazy("GB18030 / GBK (Simplified Chinese)"),
+    "hz": gettext_lazy("GB18030 / GBK (Simplified Chinese)"),
+    "big5": gettext_lazy("Big5 (Traditional Chinese)"),
+    "big5hkscs": gettext_lazy("Big5 (Traditional Chinese)"),
+    "cp950": gettext_lazy("Big5 (Traditional Chinese)"),
+    "shift_jis": gettext_lazy("Shift-JIS (Japanese)"),
+    "cp932": gettext_lazy("Shift-JIS (Japanese)"),
+    "euc_jp": gettext_lazy("EUC-JP (Japanese)"),
+    "euc_kr": gettext_lazy("EUC-KR (Korean)"),
+    "cp949": gettext_lazy("EUC-KR (Korean)"),
+    "cp1251": gettext_lazy("Windows-1251 (Cyrillic)"),
+    "koi8_r": gettext_lazy("KOI8-R (Cyrillic)"),
+    "cp1252": gettext_lazy("Windows-1252 / ISO-8859-1 (Western European)"),
+    "latin_1": gettext_lazy("Windows-1252 / ISO-8859-1 (Western European)"),
+    "iso8859_15": gettext_lazy("ISO-8859-15 (Western European)"),
+    "cp1250": gettext_lazy("Windows-1250 (Central European)"),
+    "mac_roman": gettext_lazy("Mac Roman"),
 }
+
+
+# Single-byte encodings of Latin script among which charset-normalizer often cannot tell
+# (the same bytes read as plausible text in each), and the Western ones preferred then.
+_LATIN_SINGLE_BYTE = frozenset(
+    {
+        "cp1250",
+        "cp1252",
+        "cp1254",
+        "cp1257",
+        "latin_1",
+        "iso8859_2",
+        "iso8859_3",
+        "iso8859_4",
+        "iso8859_9",
+        "iso8859_10",
+        "iso8859_13",
+        "iso8859_14",
+        "iso8859_15",
+        "iso8859_16",
+        "mac_roman",
+        "mac_latin2",
+        "mac_iceland",
+        "mac_turkish",
+        "cp437",
+        "cp775",
+        "cp850",
+        "cp852",
+        "cp857",
+        "cp858",
+        "hp_roman8",
+    }
+)
+_WESTERN = ("cp1252", "latin_1", "iso8859_15")
+_CHAOS_TIE = 0.01  # charset-normalizer's "mess" ratios this close read equally well
 
 
 class ImportFileError(Exception):
@@ -113,12 +151,26 @@ def _guess_encoding(path):
         from charset_normalizer import from_bytes
 
         with path.open("rb") as handle:
-            best = from_bytes(handle.read(_SNIFF)).best()
+            results = from_bytes(handle.read(_SNIFF))
+        best = results.best()
     except (OSError, ImportError):
         return ""
     if best is None or best.encoding in ("utf_8", "ascii"):
         return ""
-    return _ENCODING_NAMES.get(best.encoding, best.encoding.replace("_", "-").upper())
+    encoding = best.encoding
+    if encoding in _LATIN_SINGLE_BYTE:
+        # Accented Western text (é, è, û, ç) reads without a flaw in most single-byte
+        # Latin encodings, and charset-normalizer then often ranks Windows-1250 or -1257
+        # first. A file that reads as plausibly in Windows-1252 / ISO-8859-1 is far more
+        # likely a Western European one (Excel's "CSV" on a French or German Windows).
+        western = [
+            match.encoding
+            for match in results
+            if match.encoding in _WESTERN and match.chaos <= best.chaos + _CHAOS_TIE
+        ]
+        if western:
+            encoding = western[0]
+    return str(_ENCODING_NAMES.get(encoding, encoding.replace("_", "-").upper()))
 
 
 def _csv_rows(path, encoding):
@@ -159,20 +211,53 @@ def _xlsx_rows(path):
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
+        # The formulas themselves only when the workbook has any (one more pass over
+        # the sheet): a formula cell without a stored result reads as empty otherwise.
+        formulas = load_workbook(path, read_only=True) if _has_formulas(path) else None
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
         raise ImportFileError(
             _("the file is not a workbook that can be read (a damaged .xlsx, or another ZIP file)")
         ) from None
-    return _sheet_rows(workbook)
+    return _sheet_rows(workbook, formulas)
 
 
-def _sheet_rows(workbook):
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+
+
+def _has_formulas(path):
+    """Whether a worksheet of the XLSX package ``path`` holds a formula (an ``<f>`` element)."""
+    with zipfile.ZipFile(path) as package:
+        for name in package.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with package.open(name) as member:
+                tail = b""
+                while chunk := member.read(1 << 20):
+                    if _FORMULA_TAG.search(tail + chunk):
+                        return True
+                    tail = chunk[-16:]
+    return False
+
+
+class FormulaRow(list):
+    """The cells of an XLSX row, with ``unvalued``: the indexes of its formula cells that
+    have no stored result (openpyxl writes none; Excel and LibreOffice do on saving).
+
+    A formula with a stored result reads as that result, as Excel shows it.
+    """
+
+    unvalued = ()
+
+
+def _sheet_rows(workbook, formulas=None):
     try:
         sheet = workbook.worksheets[0]
         rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        written = formulas.worksheets[0].iter_rows(values_only=True) if formulas else None
         while True:
             try:
                 number, values = next(rows)
+                texts = next(written, ()) if written is not None else ()
             except StopIteration:
                 return
             except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
@@ -180,9 +265,20 @@ def _sheet_rows(workbook):
                 raise ImportFileError(
                     _("the workbook's first sheet cannot be read (a damaged .xlsx file)")
                 ) from None
-            yield number, [cell_text(value) for value in values]
+            cells = [cell_text(value) for value in values]
+            unvalued = [
+                index
+                for index, (value, text) in enumerate(zip(values, texts, strict=False))
+                if value is None and isinstance(text, str) and text.startswith("=")
+            ]
+            if unvalued:
+                cells = FormulaRow(cells)
+                cells.unvalued = unvalued
+            yield number, cells
     finally:
         workbook.close()
+        if formulas is not None:
+            formulas.close()
 
 
 def cell_text(value):

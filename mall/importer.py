@@ -56,6 +56,7 @@ writes of one file happen in one transaction; ``dry_run`` rolls it back.
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import html
 import re
@@ -71,10 +72,11 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.text import slugify
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import ngettext as _ngettext
 
 from mall import wc_headers
+from mall.formatting import normalize_typed
 from mall.import_languages import name_categories
 from mall.import_sources import ImportFileError, open_table
 from mall.models import Category, Product
@@ -119,8 +121,55 @@ _LABELS = {
     "published": gettext_lazy("Published"),
 }
 
+# Cells holding codes, numbers, dates and flags: read in NFKC (issue 13 item 6), so a
+# full-width ``ｔ－ｄｕｐ`` is the SKU ``t-dup`` and ``２０２４－０１－１５`` a date. Names,
+# descriptions, categories and image URLs are kept as written.
+_CODE_FIELDS = frozenset(
+    {
+        "id",
+        "type",
+        "sku",
+        "published",
+        "visibility",
+        "sale_starts",
+        "sale_ends",
+        "in_stock",
+        "stock",
+        "sale_price",
+        "price",
+        "parent",
+        "position",
+    }
+)
+
 _TRUE = {"1", "yes", "true", "y"}
 _FALSE = {"0", "no", "false", "n"}
+
+
+# --------------------------------------------------------------------------- messages
+
+# The language of the report while the catalogue's language is active (set by
+# import_products): names and descriptions are written in the catalogue language, the
+# messages stay in the language of the person running the import.
+_MESSAGES_LANGUAGE = contextvars.ContextVar("mall_import_messages_language", default=None)
+
+
+def _(message):
+    """``gettext`` in the language of the import's messages (see ``_MESSAGES_LANGUAGE``)."""
+    language = _MESSAGES_LANGUAGE.get()
+    if language is None or language == translation.get_language():
+        return gettext(message)
+    with translation.override(language):
+        return gettext(message)
+
+
+def ngettext(singular, plural, number):
+    """``ngettext`` in the language of the import's messages (see ``_MESSAGES_LANGUAGE``)."""
+    language = _MESSAGES_LANGUAGE.get()
+    if language is None or language == translation.get_language():
+        return _ngettext(singular, plural, number)
+    with translation.override(language):
+        return _ngettext(singular, plural, number)
 
 
 # --------------------------------------------------------------------------- headers
@@ -192,11 +241,16 @@ class ImportReport:
 
     def summary(self):
         """The one-line summary, e.g. ``created 22, updated 0, skipped 2, rejected 0, ...``."""
-        return (
-            f"created {len(self.created)}, updated {len(self.updated)}, "
-            f"skipped {len(self.skipped)}, rejected {len(self.rejected)}, "
-            f"unchanged {len(self.unchanged)}"
-        )
+        return _(
+            "created %(created)d, updated %(updated)d, skipped %(skipped)d, "
+            "rejected %(rejected)d, unchanged %(unchanged)d"
+        ) % {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "skipped": len(self.skipped),
+            "rejected": len(self.rejected),
+            "unchanged": len(self.unchanged),
+        }
 
 
 @dataclass(slots=True)
@@ -547,8 +601,10 @@ def _categories(value):
 class _Reader:
     """Maps a file's header to our fields and yields its rows as cleaned text.
 
-    Iterating yields ``(line, {field: text}, {number: {"name"|"value": text}}, extra)``
-    for each non-blank row; ``present`` is the set of fields the header has.
+    Iterating yields ``(line, {field: text}, {number: {"name"|"value": text}}, extra,
+    formulas)`` for each non-blank row, ``formulas`` naming the used columns (as the
+    header writes them) whose XLSX cell is a formula without a stored result;
+    ``present`` is the set of fields the header has.
     """
 
     def __init__(self, table):
@@ -583,24 +639,30 @@ class _Reader:
                 % {"header": shown}
             )
         self.width = len(header)
+        self.titles = [cell.strip() for cell in header]
 
     def __iter__(self):
+        codes = _CODE_FIELDS
+        used = self.columns.keys() | self.attribute_columns.keys()
         for line, cells in self.table:
-            if not "".join(cells).strip():
+            unvalued = getattr(cells, "unvalued", ())
+            if not unvalued and not "".join(cells).strip():
                 continue
             values = dict.fromkeys(self.present, "")
             for index, name in self.columns.items():
                 if index < len(cells):
-                    values[name] = _clean(cells[index])
+                    cell = cells[index]
+                    values[name] = _clean(normalize_typed(cell) if name in codes else cell)
             attributes = {}
             for index, (number, part) in self.attribute_columns.items():
                 if index < len(cells):
                     attributes.setdefault(number, {})[part] = _clean(cells[index])
             extra = [cell for cell in cells[self.width :] if cell.strip()]
-            yield line, values, attributes, extra
+            formulas = [self.titles[index] for index in unvalued if index in used]
+            yield line, values, attributes, extra, formulas
 
 
-def _parse(line, values, attributes, extra, present, numbers):
+def _parse(line, values, attributes, extra, present, numbers, formulas=()):
     """Convert one row's cells to a :class:`_Row`; raise :class:`RowError` on bad data."""
     text = "".join(values.values()) + "".join(
         v for parts in attributes.values() for v in parts.values()
@@ -622,6 +684,19 @@ def _parse(line, values, attributes, extra, present, numbers):
         return row  # skipped by the caller; its other cells do not matter
     if extra:
         raise RowError(_("the row has more cells than the header (a quoting problem?)"))
+    if formulas:
+        # Its result is not in the file (openpyxl and some tools write formulas only):
+        # reading the cell as empty would clear a price or stock without a word.
+        raise RowError(
+            ngettext(
+                "%(columns)s is a formula without a value: save the file in Excel or "
+                "LibreOffice first (which stores the results) or paste values only",
+                "%(columns)s are formulas without a value: save the file in Excel or "
+                "LibreOffice first (which stores the results) or paste values only",
+                len(formulas),
+            )
+            % {"columns": ", ".join(formulas)}
+        )
     wc_id = values.get("id", "")
     if wc_id:
         if not wc_id.isdigit() or not 0 < int(wc_id) <= _MAX_WC_ID:
@@ -737,7 +812,7 @@ def _read(path, report):
     limit = settings.MALL_IMPORT_MAX_ROWS
     numbers = _Numbers()
     rows, seen, count = [], {}, 0
-    for line, values, attributes, extra in reader:
+    for line, values, attributes, extra, formulas in reader:
         count += 1
         if count > limit:
             raise ImportFileError(
@@ -749,7 +824,7 @@ def _read(path, report):
             )
         sku = values.get("sku", "")
         try:
-            row = _parse(line, values, attributes, extra, reader.present, numbers)
+            row = _parse(line, values, attributes, extra, reader.present, numbers, formulas)
         except RowError as error:
             report.rejected.append(RowNote(line, sku, str(error)))
             wc_id = values.get("id", "")
@@ -1295,14 +1370,21 @@ def import_products(path, *, dry_run=False, language=None):
     same catalogue in each language (matched by SKU) gives it both
     (``mall.import_languages`` pairs the categories).
     """
-    language = language or translation.get_language()
+    messages = translation.get_language()
+    language = language or messages
     report = ImportReport(dry_run=dry_run)
     rows = _read(Path(path), report)
-    with translation.override(language), transaction.atomic():
-        name_categories(rows, language)
-        _import(rows, report)
-        if dry_run:
-            transaction.set_rollback(True)
+    token = _MESSAGES_LANGUAGE.set(messages)
+    try:
+        # The catalogue language chooses the columns written (mall.translation); the
+        # messages stay in the caller's language (``_``).
+        with translation.override(language), transaction.atomic():
+            name_categories(rows, language)
+            _import(rows, report)
+            if dry_run:
+                transaction.set_rollback(True)
+    finally:
+        _MESSAGES_LANGUAGE.reset(token)
     report.skipped.sort(key=lambda note: note.line)
     report.rejected.sort(key=lambda note: note.line)
     report.warnings.sort(key=lambda note: note.line)

@@ -343,7 +343,7 @@ class TestBadInput:
         out, err, error = run_import(path)
 
         assert error is not None and error.returncode == 1
-        assert "3 row(s) rejected" in str(error)
+        assert "3 rows rejected; the other rows were imported." in str(error)
         assert err.splitlines() == [
             "rejected line 4: no SKU and no ID",
             "rejected line 5 (SKU BAD-PRICE): unparseable regular price 'abc'",

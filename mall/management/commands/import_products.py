@@ -3,6 +3,8 @@ product export (CSV/XLSX)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mall.importer import ImportFileError, import_products
 
@@ -40,18 +42,28 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {error}") from None
 
         for note in report.skipped:
-            self.stdout.write(f"skipped {note}")
+            self.stdout.write(_("skipped %(note)s") % {"note": note})
         for note in report.warnings:
-            self.stdout.write(self.style.WARNING(f"warning {note}"))
+            self.stdout.write(self.style.WARNING(_("warning %(note)s") % {"note": note}))
         for note in report.rejected:
-            self.stderr.write(self.style.ERROR(f"rejected {note}"))
+            self.stderr.write(self.style.ERROR(_("rejected %(note)s") % {"note": note}))
         for name in report.categories_created:
-            self.stdout.write(f"new category {name}")
+            self.stdout.write(_("new category %(name)s") % {"name": name})
         if dry_run:
-            self.stdout.write(self.style.WARNING("Dry run: nothing was written."))
+            self.stdout.write(self.style.WARNING(_("Dry run: nothing was written.")))
         self.stdout.write(report.summary())
         if report.rejected:
-            raise CommandError(
-                f"{len(report.rejected)} row(s) rejected; the other rows were "
-                + ("checked." if dry_run else "imported.")
-            )
+            count = len(report.rejected)
+            if dry_run:
+                message = ngettext(
+                    "%(count)d row rejected; the other rows were checked.",
+                    "%(count)d rows rejected; the other rows were checked.",
+                    count,
+                )
+            else:
+                message = ngettext(
+                    "%(count)d row rejected; the other rows were imported.",
+                    "%(count)d rows rejected; the other rows were imported.",
+                    count,
+                )
+            raise CommandError(message % {"count": count})
