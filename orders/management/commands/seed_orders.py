@@ -11,8 +11,15 @@ services would have written:
 - orders spread over the last six months, in every status and payment status the two
   state tables in DESIGN.md allow (a shipped prepaid order was paid before it shipped,
   a cancelled order holds no money, allocated and shipped orders have an assignee from
-  the Logistics group, shipped ones a carrier and waybill number), 1-5 lines each, money
-  per ``orders.pricing`` (subtotal = sum of the lines, shipping fee, total);
+  the Logistics group, shipped ones a carrier — the shop's own staff or one with a
+  waybill number), 1-5 lines each, money per ``orders.pricing`` (subtotal = sum of the
+  lines, shipping fee, total);
+- after shipping, as ``orders.services`` delivery, cash and settlement would write it:
+  failed delivery attempts, then the delivery (an own courier's COD cash a
+  ``CodCollection``, handed over in a ``Remittance`` per courier and day with one COD
+  payment each; a carrier's COD paid by its settlement file), or the way back (a COD
+  parcel refused, a prepaid one undeliverable and mostly paid back); the newest parcels
+  still out;
 - one ``OrderEvent`` per step (with ``version`` counted as the services count it), and the
   ``Payment`` rows behind every payment status.
 
