@@ -67,6 +67,10 @@ PAYABLE_STATUSES = tuple(s for s in Status.values if s != Status.SUBMITTED)
 FINAL_STATUSES = (Status.RETURNED, Status.CANCELLED)
 # The shop's own delivery staff as the carrier: no waybill, the assigned courier collects.
 OWN_DELIVERY_STAFF = "own"
+
+# A cash-on-delivery order with something still due in these statuses is money to come
+# in: out for delivery, or delivered and not paid yet (the reports' "now" figures).
+COD_OUTSTANDING_STATUSES = (Status.SHIPPED, Status.DELIVERED)
 # Carriers offered as suggestions when shipping and when uploading a settlement file (the
 # field stays free text: a shop may use any carrier).
 COMMON_CARRIERS = ("SF Express", "China Post EMS", "JD Logistics", "ZTO Express", "YTO Express")
@@ -295,14 +299,16 @@ class Order(FSMModelMixin, models.Model):
                     ("returned_at", None),
                 )
             ),
-            # The reports' cash-on-delivery parcels out and not collected yet (a "now"
-            # figure): a few thousand of the shipped orders, read index-only.
+            # The reports' cash-on-delivery money still to come in (a "now" figure): the
+            # parcels out and those delivered and not paid yet (a carrier's settlement
+            # file to come, or an own courier's cash not remitted) — a few thousand
+            # orders, read index-only; status and carrier tell the figures apart.
             models.Index(
                 fields=["id"],
-                include=["owed", "held"],
-                condition=Q(status=Status.SHIPPED, payment_method=PaymentMethod.COD)
+                include=["owed", "held", "status", "carrier"],
+                condition=Q(status__in=COD_OUTSTANDING_STATUSES, payment_method=PaymentMethod.COD)
                 & Q(owed__gt=F("held")),
-                name="order_cod_uncollected_idx",
+                name="order_cod_outstanding_idx",
             ),
             # The refund-due total and queue: few orders hold more than they owe.
             models.Index(

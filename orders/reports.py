@@ -60,6 +60,8 @@ from django.utils import timezone
 
 from orders import report_days
 from orders.models import (
+    COD_OUTSTANDING_STATUSES,
+    OWN_DELIVERY_STAFF,
     CodCollection,
     DeliveryOutcome,
     MoneyPosition,
@@ -331,8 +333,10 @@ class Report:
     ``days``: one ``DayFigures`` per day, oldest first; ``totals``: the range's figures
     (times are the range's own median and 90th percentile, not an average of days);
     ``money_days``: one ``MoneyDay`` per day; ``methods``: the payment methods shown;
-    ``cod``: the cash-on-delivery position now (``shipped_uncollected``,
-    ``with_couriers``) and in the range (``remitted``), each ``(count, amount)``;
+    ``cod``: the cash-on-delivery position now (``shipped_uncollected``: out for
+    delivery; ``carrier_unsettled``: delivered by a carrier, its settlement file not
+    applied yet; ``with_couriers``: collected by the shop's own couriers, not remitted)
+    and in the range (``remitted``), each ``(count, amount)``;
     ``refund_due``: ``(orders, amount)`` now; ``couriers``, ``admins``, ``clerks``.
     """
 
@@ -755,7 +759,7 @@ def _dates(first, last):
 
 def _money(first, last, per_day):
     """Money per day from the days' figures; COD position and refund due now (three
-    queries)."""
+    queries: the out-for-delivery and carrier-unsettled figures share one)."""
     money_days = []
     methods = set()
     remitted_n, remitted_amount = 0, ZERO
@@ -776,11 +780,23 @@ def _money(first, last, per_day):
     ordered += sorted(methods - set(ordered))
 
     amount = Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY)
+    # Cash on delivery still to come in, one query over ``order_cod_outstanding_idx``:
+    # out for delivery (shipped), and delivered by a carrier whose settlement file has
+    # not paid it yet (delivered, still due; the own couriers' delivered parcels are
+    # their ``CodCollection`` rows, counted below).
+    out = Q(status=Status.SHIPPED)
+    by_carrier = Q(status=Status.DELIVERED) & ~Q(carrier=OWN_DELIVERY_STAFF)
     uncollected = Order.objects.filter(
-        MoneyPosition.due_q(), status=Status.SHIPPED, payment_method=PaymentMethod.COD
+        MoneyPosition.due_q(),
+        status__in=COD_OUTSTANDING_STATUSES,
+        payment_method=PaymentMethod.COD,
     ).aggregate(
-        n=Count("pk"),
-        amount=Coalesce(Sum(F("owed") - F("held")), Value(ZERO), output_field=MONEY),
+        n=Count("pk", filter=out),
+        amount=Coalesce(Sum(F("owed") - F("held"), filter=out), Value(ZERO), output_field=MONEY),
+        carrier_n=Count("pk", filter=by_carrier),
+        carrier_amount=Coalesce(
+            Sum(F("owed") - F("held"), filter=by_carrier), Value(ZERO), output_field=MONEY
+        ),
     )
     in_hand = CodCollection.objects.filter(remittance__isnull=True).aggregate(
         n=Count("pk"), amount=amount
@@ -791,6 +807,7 @@ def _money(first, last, per_day):
     )
     cod = {
         "shipped_uncollected": (uncollected["n"], uncollected["amount"]),
+        "carrier_unsettled": (uncollected["carrier_n"], uncollected["carrier_amount"]),
         "with_couriers": (in_hand["n"], in_hand["amount"]),
         "remitted": (remitted_n, remitted_amount),
     }

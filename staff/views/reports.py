@@ -221,6 +221,10 @@ def _cash_table(report):
     cod = report.cod
     rows = [
         [_("Cash on delivery out for delivery, not collected (now)"), *cod["shipped_uncollected"]],
+        [
+            _("Cash on delivery collected by carriers, not settled yet (now)"),
+            *cod["carrier_unsettled"],
+        ],
         [_("Cash on delivery in couriers' hands, not remitted (now)"), *cod["with_couriers"]],
         [_("Cash on delivery remitted to finance (in the range)"), *cod["remitted"]],
         [_("Refund due: money held beyond what is owed (now)"), *report.refund_due],

@@ -71,19 +71,19 @@ def test_a_filtered_list_pages_and_counts_the_filtered_rows(
 ):
     monkeypatch.setattr(OrderPaginator, "few", few)
     client = login(superuser)
-    shipped = expected("", status="shipped")
-    assert len(shipped) > 50
-    first, response = page_numbers(client, status="shipped")
-    second, _response = page_numbers(client, status="shipped", page=2)
-    assert first + second == shipped[:100]
-    assert response.context["page_obj"].paginator.count == len(shipped)
-    assert {t["count"] for t in response.context["tabs"] if t["active"]} == {len(shipped)}
+    delivered = expected("", status="delivered")  # the largest tab
+    assert len(delivered) > 50
+    first, response = page_numbers(client, status="delivered")
+    second, _response = page_numbers(client, status="delivered", page=2)
+    assert first + second == delivered[:100]
+    assert response.context["page_obj"].paginator.count == len(delivered)
+    assert {t["count"] for t in response.context["tabs"] if t["active"]} == {len(delivered)}
 
 
 def test_the_list_counts_once_through_the_tabs_not_again_for_the_pages(book, superuser, login):
     client = login(superuser)
     with CaptureQueriesContext(connection) as queries:
-        page_numbers(client, status="shipped")
+        page_numbers(client, status="delivered")
     counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
     # One query counts every tab (selectors.status_counts): the archive's capped.
     assert len(counts) == 1 and "LIMIT 10001" in counts[0].upper()
@@ -106,11 +106,11 @@ def test_archive_tabs_are_capped_and_their_pages_still_page(book, superuser, log
 
     monkeypatch.setattr(selectors, "TAB_COUNT_CAP", 40)
     client = login(superuser)
-    shipped = expected("", status="shipped")
-    assert 50 < len(shipped) < 100  # two pages
-    first, response = page_numbers(client, status="shipped")
+    delivered = expected("", status="delivered")  # the largest tab
+    assert 50 < len(delivered) < 100  # two pages
+    first, response = page_numbers(client, status="delivered")
     tabs = {t["label"]: t["count"] for t in response.context["tabs"]}
-    assert (tabs["Shipped"], tabs["Shipped"].capped) == (40, True)
+    assert (tabs["Delivered"], tabs["Delivered"].capped) == (40, True)
     assert tabs["All"].capped
     confirmed = Order.objects.filter(status="confirmed").count()
     assert (tabs["Confirmed"], tabs["Confirmed"].capped) == (confirmed, False)
@@ -118,11 +118,11 @@ def test_archive_tabs_are_capped_and_their_pages_still_page(book, superuser, log
     assert '<span class="staff-tab-count">40+</span>' in html
     assert "40+ orders" in html and "Last" not in html
     assert response.context["page_obj"].has_next()
-    second, second_response = page_numbers(client, status="shipped", page=2)
-    assert first + second == shipped
+    second, second_response = page_numbers(client, status="delivered", page=2)
+    assert first + second == delivered
     assert not second_response.context["page_obj"].has_next()
     assert second_response.context["page_obj"].has_previous()
-    past, _response = page_numbers(client, status="shipped", page=7)
+    past, _response = page_numbers(client, status="delivered", page=7)
     assert past == first
 
 
@@ -138,7 +138,7 @@ PINNED_QUERIES = 5
     [
         {"sort": "-placed_at"},
         {},  # the role's queue: awaiting confirmation
-        {"status": "shipped", "page": "2"},  # capped: paged without a count
+        {"status": "delivered", "page": "2"},  # capped: paged without a count
         {"status": "confirmed", "sort": "total"},
         {"q": "Wang"},
     ],

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import reports, services
+from orders.cod_settlement import read_settlement_file
 from orders.models import CodCollection, Order, OrderEvent, Payment, PaymentMethod
 from tests import factories
 from tests.staff.helpers import at_shop_time
@@ -254,6 +255,7 @@ def test_money_per_method_refunds_cod_and_refund_due():
     assert money_day.refunds_money_back == Decimal("0.00")
     assert report.cod == {
         "shipped_uncollected": (1, Decimal("110.00")),
+        "carrier_unsettled": (0, Decimal("0.00")),
         "with_couriers": (1, CodCollection.objects.get(order=in_hand).amount),
         "remitted": (1, Decimal("110.00")),
     }
@@ -319,3 +321,40 @@ def test_bad_ranges_raise_value_error():
         reports.build_report(DAY_B, DAY_A)
     with pytest.raises(ValueError):
         reports.build_report(DAY_A, DAY_A + datetime.timedelta(days=366))
+
+
+def test_carrier_delivered_cod_is_outstanding_until_its_settlement_file():
+    """A parcel a carrier delivered is money still out until the carrier's settlement
+    file pays it; the own courier's delivery is cash in the courier's hands."""
+    admin = factories.order_admin(username="desk")
+    finance = factories.finance_clerk(username="till")
+    today = timezone.localdate()
+    carried = factories.OrderFactory(shipped=True)  # COD, carrier "Own fleet", 110.00 due
+    assert carried.carrier != Order.OWN_DELIVERY_STAFF
+    own = factories.OrderFactory(own_shipped=True)
+
+    def cod():
+        report = reports.build_report(today, today)
+        return {k: report.cod[k] for k in ("shipped_uncollected", "carrier_unsettled")}, (
+            report.cod["with_couriers"]
+        )
+
+    zero = (0, Decimal("0.00"))
+    assert cod() == ({"shipped_uncollected": (2, Decimal("220.00")), "carrier_unsettled": zero},
+                     zero)  # fmt: skip
+    services.record_delivery(admin, carried, received_by="Door")
+    services.record_delivery(admin, own, collected_amount=Decimal("110.00"))
+    assert Order.objects.get(pk=carried.pk).status == "delivered"
+    out_now = {"shipped_uncollected": zero, "carrier_unsettled": (1, Decimal("110.00"))}
+    assert cod() == (out_now, (1, Decimal("110.00")))
+
+    rows = read_settlement_file(
+        f"waybill number,amount,outcome,date\n{carried.tracking_number},110.00,delivered,"
+        f"{today.isoformat()}\n".encode(),
+        "settlement.csv",
+    )
+    services.apply_settlement(finance, carrier=carried.carrier, rows=rows)
+    carried = Order.objects.get(pk=carried.pk)
+    assert (carried.held, carried.payment_status) == (Decimal("110.00"), "paid")
+    assert cod() == ({"shipped_uncollected": zero, "carrier_unsettled": zero},
+                     (1, Decimal("110.00")))  # fmt: skip

@@ -295,3 +295,31 @@ def test_an_empty_chart_has_a_zero_to_one_axis():
     svg = _draw(days, [("Placed", [0, 0, 0])], title="Orders", line=None, ylabel="", integer=True)
     ticks = re.findall(r">(\d+(?:\.\d+)?)<", svg)
     assert "0.054" not in svg and ticks[:2] == ["0", "1"]
+
+
+def test_cash_table_shows_cod_collected_by_carriers_not_settled(
+    login, finance_user, admin_user, english
+):
+    """The cash table's "now" rows on the page, in the CSV and in the XLSX: a carrier's
+    delivered COD parcel (110.00, no settlement file yet) apart from the parcels out."""
+    carried = factories.OrderFactory(shipped=True)
+    services.record_delivery(admin_user, carried, received_by="Door")
+    factories.OrderFactory(shipped=True)  # still out: 110.00
+    client = login(finance_user)
+    today = timezone.localdate().isoformat()
+    label = "Cash on delivery collected by carriers, not settled yet (now)"
+
+    page = get(client, **{"from": today, "to": today})
+    assert page.status_code == 200 and label in page.content.decode()
+
+    response = get(client, **{"from": today, "to": today, "download": "cash"})
+    rows = {
+        row[0]: row[1:] for row in csv.reader(io.StringIO(response.content.decode("utf-8-sig")))
+    }
+    assert rows[label] == ["1", "110.00"]
+    assert rows["Cash on delivery out for delivery, not collected (now)"] == ["1", "110.00"]
+
+    response = get(client, **{"from": today, "to": today, "download": "cash", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = {row[0]: row[1:] for row in sheet.iter_rows(values_only=True)}
+    assert values[label] == (1, 110)  # numbers, not text

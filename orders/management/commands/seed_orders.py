@@ -11,8 +11,15 @@ services would have written:
 - orders spread over the last six months, in every status and payment status the two
   state tables in DESIGN.md allow (a shipped prepaid order was paid before it shipped,
   a cancelled order holds no money, allocated and shipped orders have an assignee from
-  the Logistics group, shipped ones a carrier and waybill number), 1-5 lines each, money
-  per ``orders.pricing`` (subtotal = sum of the lines, shipping fee, total);
+  the Logistics group, shipped ones a carrier — the shop's own staff or one with a
+  waybill number), 1-5 lines each, money per ``orders.pricing`` (subtotal = sum of the
+  lines, shipping fee, total);
+- after shipping, as ``orders.services`` delivery, cash and settlement would write it:
+  failed delivery attempts, then the delivery (an own courier's COD cash a
+  ``CodCollection``, handed over in a ``Remittance`` per courier and day with one COD
+  payment each; a carrier's COD paid by its settlement file), or the way back (a COD
+  parcel refused, a prepaid one undeliverable and mostly paid back); the newest parcels
+  still out;
 - one ``OrderEvent`` per step (with ``version`` counted as the services count it), and the
   ``Payment`` rows behind every payment status.
 
@@ -52,15 +59,20 @@ from orders.models import (
     LOGISTICS,
     ORDER_ADMINS,
     ORDER_NUMBER_ALPHABET,
+    OWN_DELIVERY_STAFF,
+    CodCollection,
+    DeliveryOutcome,
     Order,
     OrderEvent,
     OrderLine,
     Payment,
     PaymentMethod,
     PaymentStatus,
+    Remittance,
     Status,
 )
 from orders.pricing import quantize, totals_for
+from orders.services.settlement import settlement_reference
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -117,6 +129,22 @@ CARRIERS = [
     ("China Post EMS", "EE"),
     ("ZTO Express", "ZT"),
 ]
+# Share of shipped orders carried by the shop's own delivery staff (no waybill, the
+# courier collects the cash at the door and hands it to finance).
+OWN_STAFF_SHARE = 0.35
+# After shipping (DESIGN "record_delivery_attempt" ... "record_return"): failed attempts
+# before the parcel is delivered or comes back; share of parcels that come back.
+FAILED_ATTEMPTS_WEIGHTS = {0: 75, 1: 20, 2: 5}
+FAILED_OUTCOME_WEIGHTS = {
+    DeliveryOutcome.NOT_HOME: 60,
+    DeliveryOutcome.POSTPONED: 30,
+    DeliveryOutcome.WRONG_ADDRESS: 10,
+}
+RETURNED_SHARE = {"cod": 0.09, "prepaid": 0.02}
+# Settled by the carrier's file at once (delivery and payment together), else the
+# delivery is recorded from tracking and the file pays it days later.
+DELIVERED_BY_FILE_SHARE = 0.4
+REMITTANCE_SHORT_SHARE = 0.04
 ADJECTIVES = ["Classic", "Organic", "Bamboo", "Ceramic", "Linen", "Steel", "Woollen", "Compact"]
 NOUNS = ["Mug", "Teapot", "Towel", "Lamp", "Backpack", "Scarf", "Notebook", "Pan", "Rice cooker",
          "Umbrella", "Hoodie", "Slippers", "Cushion", "Kettle", "Bowl set"]  # fmt: skip
@@ -259,11 +287,31 @@ def _indexes_rebuilt_after(models):
             cursor.execute(definition)
 
 
+def _payment_status(owed, held, any_refund):
+    """``Order.payment_status_for`` on plain numbers (DESIGN "Money: one rule")."""
+    if held <= 0:
+        return PaymentStatus.REFUNDED if any_refund else PaymentStatus.UNPAID
+    if held < owed:
+        return PaymentStatus.PARTIALLY_PAID
+    return PaymentStatus.PAID
+
+
 class OrderBook:
     """Generates the rows of seeded orders; one ``random.Random`` drives everything."""
 
     def __init__(
-        self, *, rng, now, members, products, admin, finance, couriers, taken_numbers, size=0
+        self,
+        *,
+        rng,
+        now,
+        members,
+        products,
+        admin,
+        finance,
+        couriers,
+        taken_numbers,
+        size=0,
+        taken_remittances=None,
     ):
         self.rng = rng
         # ``size``: the orders this run writes; beyond ``STEADY_ORDERS`` the open share
@@ -282,6 +330,12 @@ class OrderBook:
         self.admin, self.finance, self.couriers = admin, finance, couriers  # ids / (id, user, name)
         self.taken = taken_numbers
         self.tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        self.courier_names = {pk: name or username for pk, username, name in couriers}
+        # Remittances by (courier, business day), filled in across batches and written
+        # once at the end (``expected`` is their collections' sum); the numbers in use.
+        self.remittances = {}
+        self.taken_remittances = set(taken_remittances or ())
+        self.collections = []  # this batch's ``CodCollection`` rows
 
     def number(self):
         """A fresh order number in ``new_order_number``'s format, drawn from the seeded RNG."""
@@ -344,10 +398,11 @@ class OrderBook:
             t += _between(rng, 0.5 * HOUR, 30 * HOUR)
             confirm_at = t
             steps.append((t, "confirm", {}))
-        allocate_at = None
+        allocate_at = courier = None
         if final in (Status.ALLOCATED, Status.SHIPPED) or cancel_from == Status.ALLOCATED:
             allocate_at = confirm_at + _between(rng, 1 * HOUR, 24 * HOUR)
-            steps.append((allocate_at, "allocate", {"courier": rng.choice(self.couriers)}))
+            courier = rng.choice(self.couriers)
+            steps.append((allocate_at, "allocate", {"courier": courier}))
         last_pay = confirm_at or 0.0
         if prepaid and confirmed_path:
             if final == Status.SHIPPED:
@@ -379,15 +434,14 @@ class OrderBook:
             ship_at = max(allocate_at, last_pay) + _between(rng, 2 * HOUR, 48 * HOUR)
             by_courier = rng.random() < 0.5
             carrier, prefix = rng.choice(CARRIERS)
+            waybill = f"{prefix}{rng.randint(10**11, 10**12 - 1)}"
+            if rng.random() < OWN_STAFF_SHARE:  # the shop's own staff: no waybill
+                carrier, waybill = OWN_DELIVERY_STAFF, ""
             steps.append(
                 (
                     ship_at,
                     "ship",
-                    {
-                        "carrier": carrier,
-                        "waybill": f"{prefix}{rng.randint(10**11, 10**12 - 1)}",
-                        "by_courier": by_courier,
-                    },
+                    {"carrier": carrier, "waybill": waybill, "by_courier": by_courier},
                 )
             )
         if final == Status.CANCELLED:
@@ -405,14 +459,22 @@ class OrderBook:
             age = _between(rng, end + 10 * 60, max(end + 20 * 60, self.horizon))
         placed_at = self.now - datetime.timedelta(seconds=age)
 
-        # --- steps that may not have happened yet: cash collected after delivery, refunds.
+        # --- after shipping, steps that may not have happened yet (the newest parcels are
+        # still out): attempts, the delivery and its cash, or the way back.
         if final == Status.SHIPPED:
-            if not prepaid and rng.random() < 0.97:
-                at = ship_at + _between(rng, 1 * DAY, 6 * DAY)
-                steps.append((at, "payment", {"amount": total, "ref": f"COD-{number}"}))
-            elif prepaid and rng.random() < 0.03:
-                at = ship_at + _between(rng, 2 * DAY, 20 * DAY)
-                steps.append((at, "refund", {"amount": total, "ref": f"RF-{number}-1"}))
+            steps.extend(
+                self._after_shipping(
+                    ship_at,
+                    placed_at=placed_at,
+                    carrier=carrier,
+                    waybill=waybill,
+                    courier=courier,
+                    cod=not prepaid,
+                    number=number,
+                    total=total,
+                    recipient=address["recipient"],
+                )
+            )
         steps = [s for s in steps if placed_at + datetime.timedelta(seconds=s[0]) < self.now]
         steps.sort(key=lambda s: s[0])
 
@@ -453,11 +515,146 @@ class OrderBook:
         events, payments = self._walk(order, steps, customer_id, line_rows, method)
         return order, line_rows, events, payments
 
+    def _after_shipping(
+        self, ship_at, *, placed_at, carrier, waybill, courier, cod, number, total, recipient
+    ):
+        """The steps of a shipped parcel, as the delivery, cash and settlement services
+        would record them (seconds after placing, action, params).
+
+        Own staff: failed attempts and the delivery by the courier, who collects the
+        cash of a COD parcel and hands it over at the end of the day (or a day or two
+        later): one remittance per courier and day. A carrier: attempts and the delivery
+        recorded by the order admin from its tracking, paid days later by its
+        settlement file, or delivered and paid by the file at once. Some parcels come
+        back: a COD parcel after a refusal at the door (or a ``refused`` file row), a
+        prepaid one undeliverable, its money then paid back.
+        """
+        rng = self.rng
+        own = carrier == OWN_DELIVERY_STAFF
+        at_door = courier[0] if own else self.admin
+        steps = []
+        t = ship_at + _between(rng, 0.4 * DAY, 3 * DAY)
+        for _i in range(_weighted(rng, FAILED_ATTEMPTS_WEIGHTS)):
+            outcome = _weighted(rng, FAILED_OUTCOME_WEIGHTS)
+            nxt = _between(rng, 0.7 * DAY, 2 * DAY)
+            steps.append((t, "attempt", {"outcome": outcome, "actor": at_door, "next_in": nxt}))
+            t += nxt
+        by_file = {}
+        if not own:
+            by_file = {
+                "settlement": settlement_reference(carrier, waybill),
+                "settlement_line": rng.randint(2, 400),
+            }
+        if rng.random() < RETURNED_SHARE["cod" if cod else "prepaid"]:
+            if cod and by_file and rng.random() < DELIVERED_BY_FILE_SHARE:
+                steps.append(
+                    (
+                        t + _between(rng, 1 * DAY, 5 * DAY),
+                        "return",
+                        {
+                            "actor": self.finance,
+                            "reason": f"Refused, per {carrier} settlement file",
+                            "data": {**by_file, "outcome": DeliveryOutcome.REFUSED},
+                        },
+                    )
+                )
+                return steps
+            outcome = DeliveryOutcome.REFUSED if cod else DeliveryOutcome.WRONG_ADDRESS
+            steps.append((t, "attempt", {"outcome": outcome, "actor": at_door, "next_in": None}))
+            back = t + _between(rng, 0.5 * DAY, 3 * DAY)
+            reason = "Refused at the door." if cod else "Could not be delivered: address not found."
+            steps.append((back, "return", {"actor": self.admin, "reason": reason}))
+            if not cod and rng.random() < 0.85:  # the money held goes back
+                at = back + _between(rng, 1 * DAY, 10 * DAY)
+                steps.append((at, "refund", {"amount": total, "ref": f"RF-{number}-1"}))
+            return steps
+        if own:
+            steps.append(
+                (t, "deliver", {"actor": at_door, "received_by": recipient, "collect": cod})
+            )
+            if cod:
+                # Handed over at 18:00-ish on the day (or the next, after a late round).
+                delivered = (placed_at + datetime.timedelta(seconds=t)).astimezone(self.tz)
+                day = delivered.date() + datetime.timedelta(days=int(delivered.hour >= 17))
+                if rng.random() < 0.1:
+                    day += datetime.timedelta(days=rng.randint(1, 2))
+                index = [c[0] for c in self.couriers].index(courier[0])
+                handover = datetime.datetime.combine(
+                    day, datetime.time(18, 5 + 6 * index), tzinfo=self.tz
+                )
+                steps.append(((handover - placed_at).total_seconds(), "remit", {"day": day}))
+            return steps
+        if not cod:
+            steps.append((t, "deliver", {"actor": self.admin, "received_by": ""}))
+            return steps
+        file_data = {**by_file, "outcome": "delivered"}
+        paid = {
+            "amount": total,
+            "ref": by_file["settlement"],
+            "note": f"Cash on delivery settled by {carrier}",
+            "data": file_data,
+        }
+        if rng.random() < DELIVERED_BY_FILE_SHARE:
+            at = t + _between(rng, 1 * DAY, 5 * DAY)
+            deliver = {
+                "actor": self.finance,
+                "received_by": "",
+                "note": f"Delivered, per {carrier} settlement file",
+                "data": file_data,
+            }
+            steps += [(at, "deliver", deliver), (at + 1, "payment", paid)]
+        else:
+            steps.append((t, "deliver", {"actor": self.admin, "received_by": ""}))
+            steps.append((t + _between(rng, 2 * DAY, 8 * DAY), "payment", paid))
+        return steps
+
+    def _remittance(self, courier_id, day, at):
+        """The remittance of ``courier_id`` on business ``day`` (handed over ``at``): made
+        on first use, its sums added up by the caller."""
+        key = (courier_id, day)
+        row = self.remittances.get(key)
+        if row is None:
+            while True:
+                number = "RM-" + "".join(self.rng.choices(ORDER_NUMBER_ALPHABET, k=8))
+                if number not in self.taken_remittances:
+                    self.taken_remittances.add(number)
+                    break
+            short = self.rng.random() < REMITTANCE_SHORT_SHARE
+            row = self.remittances[key] = {
+                "id": None,
+                "number": number,
+                "courier_id": courier_id,
+                "received_by_id": self.finance,
+                "received_at": at,
+                "expected": Decimal("0.00"),
+                "counted": Decimal("0.00"),
+                "difference": Decimal("0.00"),
+                "note": "",
+                "_short": Decimal(self.rng.choice((2, 5, 10))) if short else Decimal("0.00"),
+            }
+        return row
+
+    def remittance_rows(self):
+        """Every remittance made, with ``counted`` and ``difference`` (a few short)."""
+        rows = []
+        for row in self.remittances.values():
+            short = row.pop("_short", Decimal("0.00"))
+            if short and row["expected"] > short:
+                row["counted"] = row["expected"] - short
+                row["difference"] = -short
+                row["note"] = "Short at handover: change given from the courier's own float."
+            else:
+                row["counted"] = row["expected"]
+            rows.append(row)
+        return rows
+
     def _walk(self, order, steps, customer_id, line_rows, method):
         """Apply the steps in time order as the services would; fill in the order's state."""
         status, pay_status, version = Status.SUBMITTED, PaymentStatus.UNPAID, 1
         net, any_refund, total = Decimal("0.00"), False, order["total"]
+        owed = total  # until the order is closed (a return: 0)
         events, payments = [], []
+        attempts, collection = 0, None
 
         def event(kind, at, actor, *, before, bump=True, note="", data=None):
             nonlocal version
@@ -555,6 +752,73 @@ class OrderBook:
                     before=before,
                     data={"carrier": params["carrier"], "tracking_number": params["waybill"]},
                 )
+            elif action == "attempt":
+                attempts += 1
+                next_on = None
+                if params["next_in"] is not None:
+                    next_on = (at + datetime.timedelta(seconds=params["next_in"])).astimezone(
+                        self.tz
+                    )
+                    next_on = next_on.date()
+                order["next_attempt_on"] = next_on
+                event(
+                    OrderEvent.Kind.DELIVERY_ATTEMPTED,
+                    at,
+                    params["actor"],
+                    before=before,
+                    bump=False,
+                    data={
+                        "outcome": params["outcome"],
+                        "attempt": attempts,
+                        "next_attempt_on": next_on.isoformat() if next_on else None,
+                    },
+                )
+            elif action == "deliver":
+                status = Status.DELIVERED
+                order["delivered_at"], order["next_attempt_on"] = at, None
+                order["received_by"] = params["received_by"]
+                data = {"received_by": params["received_by"], **params.get("data", {})}
+                if params.get("collect") and owed > net:
+                    due = owed - net
+                    data.update(due=str(due), collected=str(due), difference="0.00")
+                    collection = {
+                        "order_id": order["id"],
+                        "courier_id": order["assigned_to_id"],
+                        "amount": due,
+                        "collected_at": at,
+                        "remittance_id": None,
+                        "payment_id": None,
+                        "_events": [data],  # their "collection_id" once it has its key
+                    }
+                    self.collections.append(collection)
+                event(
+                    OrderEvent.Kind.DELIVERED,
+                    at,
+                    params["actor"],
+                    before=before,
+                    note=params.get("note", ""),
+                    data=data,
+                )
+            elif action == "return":
+                status = Status.RETURNED
+                order["returned_at"], order["next_attempt_on"] = at, None
+                owed = Decimal("0.00")
+                pay_status = _payment_status(owed, net, any_refund)
+                if pay_status == PaymentStatus.PAID and before[1] != PaymentStatus.PAID:
+                    order["paid_at"] = at
+                event(
+                    OrderEvent.Kind.RETURNED,
+                    at,
+                    params["actor"],
+                    before=before,
+                    note=params["reason"],
+                    data={
+                        "stock_released": released,
+                        "written_off": {},
+                        "credit": str(max(net - owed, Decimal("0.00"))),
+                        **params.get("data", {}),
+                    },
+                )
             elif action == "cancel":
                 status = Status.CANCELLED
                 order["cancelled_at"] = at
@@ -570,17 +834,21 @@ class OrderBook:
                         "by_member": by_member,
                     },
                 )
-            elif action in ("payment", "refund"):
+            elif action in ("payment", "refund", "remit"):
                 refund = action == "refund"
+                extra, note = dict(params.get("data", {})), params.get("note", "")
+                if action == "remit":  # the courier's cash handed over: one payment
+                    remittance = self._remittance(order["assigned_to_id"], params["day"], at)
+                    remittance["expected"] += collection["amount"]
+                    collection["_remittance"] = remittance
+                    params = {"amount": collection["amount"], "ref": remittance["number"]}
+                    courier = self.courier_names[order["assigned_to_id"]]
+                    note = f"Cash handed over by {courier}"
+                    extra = {"remittance": remittance["number"], "collection_id": None}
                 amount = params["amount"]
                 net += -amount if refund else amount
                 any_refund = any_refund or refund
-                if net <= 0:
-                    pay_status = PaymentStatus.REFUNDED if any_refund else PaymentStatus.UNPAID
-                elif net < total:
-                    pay_status = PaymentStatus.PARTIALLY_PAID
-                else:
-                    pay_status = PaymentStatus.PAID
+                pay_status = _payment_status(owed, net, any_refund)
                 if pay_status == PaymentStatus.PAID and before[1] != PaymentStatus.PAID:
                     order["paid_at"] = at
                 elif pay_status != PaymentStatus.PAID:
@@ -593,7 +861,7 @@ class OrderBook:
                     "method": method,
                     "reference": params["ref"],
                     "received_on": received_on,
-                    "note": "",
+                    "note": note,
                     "recorded_by_id": self.finance,
                     "recorded_at": at,
                     "voided_at": None,
@@ -607,6 +875,7 @@ class OrderBook:
                     at,
                     self.finance,
                     before=before,
+                    note=note,
                     data={
                         "payment_id": None,  # filled in once the payment has its key
                         "kind": payment["kind"],
@@ -614,13 +883,21 @@ class OrderBook:
                         "method": method,
                         "reference": params["ref"],
                         "received_on": received_on.isoformat(),
+                        "credit_note": False,
                         "net_received": str(net),
+                        "owed": str(owed),
+                        "due": str(max(owed - net, Decimal("0.00"))),
+                        "credit": str(max(net - owed, Decimal("0.00"))),
+                        **extra,
                     },
                 )
                 payment["_event"] = events[-1]
+                if action == "remit":  # the event's "collection_id" once it has its key
+                    collection["_payment"] = payment
+                    collection["_events"].append(events[-1]["data"])
         # The stored money position (DESIGN "Money: one rule"); every seeded refund is
         # money back, so ``owed`` is the total until the order is closed.
-        owed = Decimal("0.00") if status in CLOSED_STATUSES else total
+        owed = Decimal("0.00") if status in CLOSED_STATUSES else owed
         order.update(
             status=status,
             payment_status=pay_status,
@@ -695,8 +972,12 @@ class Command(BaseCommand):
                 couriers=staff["couriers"],
                 taken_numbers=taken,
                 size=orders,
+                taken_remittances=Remittance.objects.values_list("number", flat=True),
             )
-            writers = {m: _Writer(m) for m in (Order, OrderLine, OrderEvent, Payment)}
+            writers = {
+                m: _Writer(m)
+                for m in (Order, OrderLine, OrderEvent, Payment, CodCollection, Remittance)
+            }
             bulk = (
                 connection.vendor == "postgresql"
                 and orders >= BULK_INDEX_REBUILD
@@ -710,6 +991,8 @@ class Command(BaseCommand):
                     done += n
                     if options["verbosity"] > 1:
                         self.stdout.write(f"  {done} orders ({time.monotonic() - started:.0f} s)")
+                # The remittances last: their sums run over every batch.
+                writers[Remittance].write(book.remittance_rows())
                 if bulk and options["verbosity"] > 1:
                     self.stdout.write("  building the indexes again")
             # The reports' roll-ups of closed days no longer hold (it bypassed the
@@ -741,10 +1024,26 @@ class Command(BaseCommand):
             row.pop("_event")["data"]["payment_id"] = pk
         for row, pk in zip(events, writers[OrderEvent].reserve_ids(len(events)), strict=True):
             row["id"] = pk
+        # Cash collected by the own couriers: keys, then the events, payment and
+        # remittance that name them (a remittance's key is reserved on its first use).
+        collections, book.collections = book.collections, []
+        new = {id(r["_remittance"]): r["_remittance"] for r in collections if "_remittance" in r}
+        new = [r for r in new.values() if r["id"] is None]
+        for row, pk in zip(new, writers[Remittance].reserve_ids(len(new)), strict=True):
+            row["id"] = pk
+        reserved = writers[CodCollection].reserve_ids(len(collections))
+        for row, pk in zip(collections, reserved, strict=True):
+            row["id"] = pk
+            for data in row.pop("_events"):
+                data["collection_id"] = pk
+            if "_payment" in row:
+                row["payment_id"] = row.pop("_payment")["id"]
+                row["remittance_id"] = row.pop("_remittance")["id"]
         writers[Order].write(orders)
         writers[OrderLine].write(lines)
         writers[Payment].write(payments)
         writers[OrderEvent].write(events)
+        writers[CodCollection].write(collections)
 
     def _staff(self, password_hash):
         """The seed's order admin, finance clerk and couriers (get or create)."""
