@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0011_awaiting_queue_index'),
+        ('orders', '0014_outbox_superseded_state'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
