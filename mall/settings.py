@@ -248,6 +248,8 @@ USE_TZ = True
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
 # A filtered list longer than this is exported by a worker, with a progress page.
 MALL_EXPORT_INLINE_ROWS = env_number("MALL_EXPORT_INLINE_ROWS", 5000)
+# A settlement file with more rows than this is read, matched and applied by a worker.
+MALL_IMPORT_INLINE_ROWS = env_number("MALL_IMPORT_INLINE_ROWS", 2000)
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))

@@ -268,3 +268,23 @@ def read_settlement_file(data, filename=""):
     except csv.Error:
         dialect = csv.excel
     return _rows_from(csv.reader(io.StringIO(text, newline=""), dialect))
+
+
+def count_rows(data, filename=""):
+    """About how many data rows the settlement file ``data`` (``bytes``) has, without
+    reading them: its lines less the header (CSV), or the sheet's last row less one
+    (XLSX). ``0`` when it cannot tell (``read_settlement_file`` then says why)."""
+    if filename.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            sheet = book.worksheets[0]
+            last = sheet.max_row
+            if last is None:
+                last = sum(1 for _row in sheet.iter_rows(values_only=True))
+            return max(last - 1, 0)
+        except Exception:
+            return 0
+    lines = sum(1 for line in data.splitlines() if line.strip())
+    return max(lines - 1, 0)

@@ -1025,6 +1025,57 @@ class ExportJob(models.Model):
         return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
 
+class SettlementJob(models.Model):
+    """A carrier's settlement file too long to match in the request (issue 15), read,
+    matched and applied by a worker.
+
+    The uploaded ``file`` is kept in the default storage under ``settlements/``; the
+    worker reads it into ``rows`` (``SettlementRow.as_dict`` each) and its preview into
+    ``preview`` (per row: line, waybill, order number, outcome, amount, due, problem),
+    ``rows_done`` of ``rows_total`` being the progress. ``ready`` waits for the user's
+    "apply"; ``applying`` → ``applied`` happens once (the worker checks the state under
+    the job's row lock), its sentence in ``outcome``. ``error`` says why a read or an
+    apply failed. Only ``user`` sees it.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        READING = "reading", _("Being read and matched")
+        READY = "ready", _("Ready to apply")
+        APPLYING = "applying", _("Being applied")
+        APPLIED = "applied", _("Applied")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    carrier = models.CharField(max_length=100)
+    filename = models.CharField(max_length=200, blank=True)
+    file = models.FileField(upload_to="settlements/", blank=True)
+    language = models.CharField(max_length=10, default="en")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows = models.JSONField(default=list, blank=True)
+    preview = models.JSONField(default=list, blank=True)
+    apply_good_rows = models.BooleanField(default=False)
+    outcome = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"settlement {self.pk} ({self.state})"
+
+    @property
+    def percent(self):
+        """Progress of the reading, 0 to 100."""
+        if self.state not in (self.State.QUEUED, self.State.READING):
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
 class ReportDay(models.Model):
     """The report figures of one closed business day, kept so a report need not recount
     it (``orders.report_days``; issue 12 "Fast at scale").

@@ -148,3 +148,203 @@ def refresh_reports():
             timeout=settings.MALL_REPORT_MAX_AGE_S * 2,
         )
     return len(ranges)
+
+
+# --- large settlement files ----------------------------------------------------------------
+
+
+def start_settlement(user, carrier, upload):
+    """Keep the uploaded settlement file ``upload`` (a Django ``UploadedFile``) of
+    ``carrier`` and queue its reading and matching for ``user``; return the
+    ``SettlementJob``. Nothing is read here (see ``read_settlement``)."""
+    from orders.models import SettlementJob
+
+    with transaction.atomic():
+        job = SettlementJob(
+            user=user,
+            carrier=carrier.strip(),
+            filename=(upload.name or "")[:200],
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
+        upload.seek(0)
+        job.file.save(f"{timezone.now():%Y%m%d-%H%M%S}.dat", File(upload), save=False)
+        job.save()
+        job_id = job.pk
+        transaction.on_commit(lambda: _enqueue(settlement_read_task, read_settlement, job_id))
+    return job
+
+
+def queue_settlement_apply(job, apply_good_rows):
+    """Mark the ready ``job`` as being applied (under its row lock) and queue the apply;
+    return ``False`` (nothing queued) when it is not ready: applied already, being
+    applied, or failed. A job is thus applied at most once."""
+    from orders.models import SettlementJob
+
+    with transaction.atomic():
+        locked = SettlementJob.objects.select_for_update().get(pk=job.pk)
+        if locked.state != SettlementJob.State.READY:
+            return False
+        locked.state = SettlementJob.State.APPLYING
+        locked.apply_good_rows = bool(apply_good_rows)
+        locked.error = ""
+        locked.save(update_fields=["state", "apply_good_rows", "error"])
+        job_id = locked.pk
+        transaction.on_commit(lambda: _enqueue(settlement_apply_task, apply_settlement_job, job_id))
+    return True
+
+
+def _enqueue(task, function, job_id):
+    """Hand ``job_id`` to ``task``'s worker, or run ``function`` here without a broker."""
+    if settings.CELERY_BROKER_URL:
+        try:
+            task.apply_async((job_id,))
+            return
+        except Exception:
+            logger.exception("%s %s: broker unreachable, running in-process", task.name, job_id)
+    try:
+        function(job_id)
+    except Exception:
+        logger.exception("%s %s failed", task.name, job_id)
+
+
+def read_settlement(job_id):
+    """Read the file of settlement job ``job_id``, match it (``preview_settlement``) and
+    keep its rows and preview; progress saved every 500 rows. Returns the job's state.
+    An unreadable file or a refused carrier makes the job ``failed`` with the message
+    (not raised); any other error is recorded the same way and raised. A job past
+    ``reading`` is left as it is (a redelivered message)."""
+    from orders import services
+    from orders.cod_settlement import SettlementFileError, read_settlement_file
+    from orders.exceptions import OrderError
+    from orders.models import PaymentMethod, SettlementJob
+
+    job = SettlementJob.objects.filter(pk=job_id).first()
+    if job is None or job.state not in (SettlementJob.State.QUEUED, SettlementJob.State.READING):
+        return job and job.state
+    SettlementJob.objects.filter(pk=job_id).update(state=SettlementJob.State.READING, rows_done=0)
+    try:
+        with translation.override(job.language):
+            try:
+                with job.file.open("rb") as handle:
+                    data = handle.read()
+                rows = read_settlement_file(data, job.filename)
+                SettlementJob.objects.filter(pk=job_id).update(rows_total=len(rows))
+                matches = services.preview_settlement(carrier=job.carrier, rows=rows)
+            except SettlementFileError as exc:
+                return _fail(job_id, str(exc))
+            except OrderError as exc:
+                return _fail(job_id, str(exc.message))
+            preview = []
+            for done, match in enumerate(matches, 1):
+                order = match.order
+                due = (
+                    order.money_position().due
+                    if order is not None and order.payment_method == PaymentMethod.COD
+                    else None
+                )
+                preview.append(
+                    {
+                        "line": match.row.line,
+                        "waybill": match.row.waybill,
+                        "order": order.number if order is not None else "",
+                        "outcome": match.row.outcome,
+                        "amount": None if match.row.amount is None else str(match.row.amount),
+                        "due": None if due is None else str(due),
+                        "problem": str(match.problem),
+                    }
+                )
+                if done % 500 == 0:
+                    SettlementJob.objects.filter(pk=job_id).update(rows_done=done)
+        SettlementJob.objects.filter(pk=job_id).update(
+            state=SettlementJob.State.READY,
+            rows_done=len(rows),
+            rows=[row.as_dict() for row in rows],
+            preview=preview,
+        )
+        return SettlementJob.State.READY
+    except Exception as exc:
+        _fail(job_id, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _fail(job_id, message):
+    from orders.models import SettlementJob
+
+    SettlementJob.objects.filter(pk=job_id).update(
+        state=SettlementJob.State.FAILED, error=message[:2000], finished_at=timezone.now()
+    )
+    return SettlementJob.State.FAILED
+
+
+def apply_settlement_job(job_id):
+    """Apply settlement job ``job_id`` (``services.apply_settlement``, all or nothing) if
+    it is ``applying``; under the job's row lock, in the apply's transaction, so a
+    redelivered message applies nothing again. Returns the job's state: ``applied``
+    (its sentence in ``outcome``), or ``ready`` again with the service's refusal in
+    ``error`` (nothing applied: the user may tick "only the good rows" and apply again).
+    Any other error makes it ``failed`` (recorded, raised)."""
+    from orders import services
+    from orders.cod_settlement import SettlementRow
+    from orders.exceptions import OrderError
+    from orders.models import SettlementJob
+    from staff.views.settlements import result_message
+
+    try:
+        with transaction.atomic():
+            job = (
+                SettlementJob.objects.select_for_update()
+                .select_related("user")
+                .filter(pk=job_id)
+                .first()
+            )
+            if job is None or job.state != SettlementJob.State.APPLYING:
+                return job and job.state
+            with translation.override(job.language):
+                rows = [SettlementRow.from_dict(d) for d in job.rows]
+                try:
+                    result = services.apply_settlement(
+                        job.user,
+                        carrier=job.carrier,
+                        rows=rows,
+                        apply_good_rows=job.apply_good_rows,
+                    )
+                except OrderError as exc:
+                    message = str(exc.message)
+                    if exc.code == "settlement_problems":
+                        message = _problems_message(len(exc.details.get("problems", [])))
+                    job.state = SettlementJob.State.READY
+                    job.error = message[:2000]
+                    job.save(update_fields=["state", "error"])
+                    return job.state
+                job.outcome = result_message(
+                    {"filename": job.filename, "carrier": job.carrier}, result
+                )
+            job.state = SettlementJob.State.APPLIED
+            job.error = ""
+            job.finished_at = timezone.now()
+            job.save(update_fields=["state", "outcome", "error", "finished_at"])
+            return job.state
+    except Exception as exc:
+        _fail(job_id, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _problems_message(count):
+    from django.utils.translation import gettext as _
+
+    return _(
+        "Nothing was applied: %(n)d row(s) have a problem. Fix the file, or "
+        "tick “apply only the good rows”."
+    ) % {"n": count}
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, name="staff.settlement_read")
+def settlement_read_task(self, job_id):
+    """Celery task: read and match settlement job ``job_id`` (see ``read_settlement``)."""
+    return read_settlement(job_id)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, name="staff.settlement_apply")
+def settlement_apply_task(self, job_id):
+    """Celery task: apply settlement job ``job_id`` (see ``apply_settlement_job``)."""
+    return apply_settlement_job(job_id)

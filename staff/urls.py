@@ -15,6 +15,11 @@ urlpatterns = [
     path("cash/remit/<int:courier_id>/", views.RemittanceView.as_view(), name="cash-remit"),
     path("cod-settlements/", views.SettlementUploadView.as_view(), name="cod-settlements"),
     path(
+        "cod-settlements/jobs/<int:job_id>/",
+        views.SettlementJobView.as_view(),
+        name="cod-settlement-job",
+    ),
+    path(
         "cod-settlements/<str:token>/",
         views.SettlementPreviewView.as_view(),
         name="cod-settlement-preview",

@@ -27,7 +27,7 @@ One module per business step; this package re-exports every view and helper, so
 - ``deliveries``: a logistics person's deliveries (``DeliveryListView``);
 - ``cash``: couriers' cash in hand and remittances (``CashView``, ``RemittanceView``);
 - ``settlements``: a carrier's COD settlement file (``SettlementUploadView``,
-  ``SettlementPreviewView``).
+  ``SettlementPreviewView``; a long file's ``SettlementJobView``).
 - ``deliveries``: the courier's day (``DeliveryListView``, ``RunSheetView``,
   ``PickingListView``);
 - ``bulk``: the order list's bulk actions (``BulkAllocateView``);
@@ -75,7 +75,11 @@ from staff.views.order_list import PAGE_SIZE, OrderListView, OrderPaginator
 from staff.views.outbox import OutboxRetryView, OutboxView
 from staff.views.printing import OrderPrintView, OrderSheetsPrintView
 from staff.views.reports import ReportsView
-from staff.views.settlements import SettlementPreviewView, SettlementUploadView
+from staff.views.settlements import (
+    SettlementJobView,
+    SettlementPreviewView,
+    SettlementUploadView,
+)
 
 __all__ = [
     "BOX_ACTIONS",
@@ -113,6 +117,7 @@ __all__ = [
     "OrderShipView",
     "PaymentVoidView",
     "RemittanceView",
+    "SettlementJobView",
     "SettlementPreviewView",
     "SettlementUploadView",
     "PickingListView",

@@ -5,14 +5,20 @@
 one-time token; ``/staff/cod-settlements/<token>/`` shows the preview (GET) and applies
 it (POST, ``services.apply_settlement``, which matches every row again under the order
 locks). A token is used once: a second apply of it does nothing and says so.
+
+A file with more rows than ``MALL_IMPORT_INLINE_ROWS`` (issue 15) is kept and read,
+matched and applied by a worker (``staff.tasks.start_settlement``): the upload leads to
+``/staff/cod-settlements/jobs/<id>/``, its progress, the same preview and "apply", then
+the outcome; a page the user can leave and come back to.
 """
 
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,10 +31,17 @@ from orders.cod_settlement import (
     RETURNED,
     SettlementFileError,
     SettlementRow,
+    count_rows,
     read_settlement_file,
 )
 from orders.exceptions import InvalidInput, OrderError
-from orders.models import COMMON_CARRIERS, OWN_DELIVERY_STAFF, Order, PaymentMethod
+from orders.models import (
+    COMMON_CARRIERS,
+    OWN_DELIVERY_STAFF,
+    Order,
+    PaymentMethod,
+    SettlementJob,
+)
 from staff.cash_forms import SettlementApplyForm, SettlementUploadForm
 from staff.templatetags.staff_tags import format_money
 from staff.views._base import StaffRequiredMixin
@@ -89,8 +102,11 @@ class SettlementUploadView(SettlementAccessMixin, View):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             carrier = form.cleaned_data["carrier"]
+            data = upload.read()
+            if count_rows(data, upload.name or "") > settings.MALL_IMPORT_INLINE_ROWS:
+                return self.start_job(form, upload, carrier)
             try:
-                rows = read_settlement_file(upload.read(), upload.name or "")
+                rows = read_settlement_file(data, upload.name or "")
                 services.preview_settlement(carrier=carrier, rows=rows)  # refuses a bad carrier
             except SettlementFileError as exc:
                 form.add_error("file", str(exc))
@@ -110,6 +126,19 @@ class SettlementUploadView(SettlementAccessMixin, View):
                 return redirect(reverse("staff:cod-settlement-preview", args=[token]))
         messages.error(request, _("The file was not read: see the form below."))
         return self.render_form(form)
+
+    def start_job(self, form, upload, carrier):
+        """A long file: check the carrier, keep the file, let a worker read it."""
+        from staff.tasks import start_settlement
+
+        try:
+            services.preview_settlement(carrier=carrier, rows=[])  # refuses a bad carrier
+        except InvalidInput as exc:
+            form.add_error("carrier", str(exc.message))
+            messages.error(self.request, _("The file was not read: see the form below."))
+            return self.render_form(form)
+        job = start_settlement(self.request.user, carrier, upload)
+        return redirect(reverse("staff:cod-settlement-job", args=[job.pk]))
 
 
 class SettlementPreviewView(SettlementAccessMixin, View):
@@ -200,6 +229,69 @@ class SettlementPreviewView(SettlementAccessMixin, View):
         request.session[DONE_KEY] = [*done, token]
         messages.success(request, result_message(entry, result))
         return redirect(self.upload_url())
+
+
+class SettlementJobView(SettlementAccessMixin, View):
+    """A long settlement file read by a worker (issue 15). GET: its progress (refreshing
+    itself), then the same preview as a short file's with the same "apply", then the
+    outcome or the failure's message. POST: apply it, once, by a worker. Only the user
+    who uploaded it sees it (others 404)."""
+
+    template_name = "staff/cod_settlement_job.html"
+    http_method_names = ["get", "post"]
+
+    def job(self, job_id):
+        return get_object_or_404(SettlementJob, pk=job_id, user=self.request.user)
+
+    def get(self, request, job_id):
+        job = self.job(job_id)
+        labels = outcome_labels()
+        matches = []
+        for entry in job.preview if job.state == SettlementJob.State.READY else []:
+            amount = None if entry["amount"] is None else Decimal(entry["amount"])
+            matches.append(
+                {
+                    "ok": bool(entry["order"]) and not entry["problem"],
+                    "row": {"line": entry["line"], "waybill": entry["waybill"], "amount": amount},
+                    "order": {"number": entry["order"]} if entry["order"] else None,
+                    "outcome_label": labels.get(entry["outcome"], ""),
+                    "due": None if entry["due"] is None else Decimal(entry["due"]),
+                    "problem": entry["problem"],
+                }
+            )
+        good = [m for m in matches if m["ok"]]
+        return render(
+            request,
+            self.template_name,
+            {
+                "nav": self.nav,
+                "job": job,
+                "working": job.state
+                in (
+                    SettlementJob.State.QUEUED,
+                    SettlementJob.State.READING,
+                    SettlementJob.State.APPLYING,
+                ),
+                "carrier": job.carrier,
+                "filename": job.filename,
+                "matches": matches,
+                "good_count": len(good),
+                "problem_count": len(matches) - len(good),
+                "good_amount": sum(
+                    (m["row"]["amount"] or Decimal("0") for m in good), Decimal("0.00")
+                ),
+            },
+        )
+
+    def post(self, request, job_id):
+        from staff.tasks import queue_settlement_apply
+
+        job = self.job(job_id)
+        form = SettlementApplyForm({**request.POST.dict(), "token": str(job.pk)})
+        apply_good_rows = form.is_valid() and form.cleaned_data["apply_good_rows"]
+        if not queue_settlement_apply(job, apply_good_rows):
+            messages.info(request, _("This file was applied already: nothing was done again."))
+        return redirect(reverse("staff:cod-settlement-job", args=[job.pk]))
 
 
 def result_message(entry, result):
