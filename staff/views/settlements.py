@@ -290,7 +290,13 @@ class SettlementJobView(SettlementAccessMixin, View):
         form = SettlementApplyForm({**request.POST.dict(), "token": str(job.pk)})
         apply_good_rows = form.is_valid() and form.cleaned_data["apply_good_rows"]
         if not queue_settlement_apply(job, apply_good_rows):
-            messages.info(request, _("This file was applied already: nothing was done again."))
+            job.refresh_from_db(fields=["state"])
+            if job.state in (SettlementJob.State.APPLIED, SettlementJob.State.APPLYING):
+                messages.info(
+                    request, _("This file was applied already: nothing was done again.")
+                )
+            else:
+                messages.error(request, _("This file cannot be applied: see its state below."))
         return redirect(reverse("staff:cod-settlement-job", args=[job.pk]))
 
 
