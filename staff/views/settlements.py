@@ -292,9 +292,7 @@ class SettlementJobView(SettlementAccessMixin, View):
         if not queue_settlement_apply(job, apply_good_rows):
             job.refresh_from_db(fields=["state"])
             if job.state in (SettlementJob.State.APPLIED, SettlementJob.State.APPLYING):
-                messages.info(
-                    request, _("This file was applied already: nothing was done again.")
-                )
+                messages.info(request, _("This file was applied already: nothing was done again."))
             else:
                 messages.error(request, _("This file cannot be applied: see its state below."))
         return redirect(reverse("staff:cod-settlement-job", args=[job.pk]))

@@ -185,6 +185,11 @@ ACCESS = {
         "get": row(LOGIN, 403, 403, 403, 200, 403, 200),
         "post": row(LOGIN, 403, 403, 403, 200, 403, 200),  # no file: the form with errors
     },
+    # A long settlement file's page (issue 15): finance only, its uploader's only; none here.
+    "staff/cod-settlements/jobs/<int:job_id>/": {
+        "get": row(LOGIN, 403, 403, 403, 404, 403, 404),
+        "post": row(LOGIN, 403, 403, 403, 404, 403, 404),
+    },
     "staff/cod-settlements/<str:token>/": {
         "get": row(LOGIN, 403, 403, 403, 302, 403, 302),  # unknown token: "expired"
         "post": row(LOGIN, 403, 403, 403, 302, 403, 302),

@@ -391,6 +391,26 @@ def case_settlement_apply(world):
     return world.users["finance"], "/staff/cod-settlements/csrf-case/", prepare, check
 
 
+def case_settlement_job_apply(world):
+    """Apply a long settlement file read by a worker (issue 15): the POST queues it."""
+    from orders.models import SettlementJob
+
+    _shipped_by_sf(world)
+    rows = read_settlement_file(SETTLEMENT_CSV, "sf.csv")
+    job = SettlementJob.objects.create(
+        user=world.users["finance"],
+        carrier="SF Express",
+        filename="sf.csv",
+        state=SettlementJob.State.READY,
+        rows=[row.as_dict() for row in rows],
+    )
+
+    def check(client):
+        return SettlementJob.objects.get(pk=job.pk).state != SettlementJob.State.READY
+
+    return world.users["finance"], f"/staff/cod-settlements/jobs/{job.pk}/", {}, check
+
+
 def case_bulk_allocate(world):
     """Allocate two confirmed orders at once (the order list's bulk action)."""
     orders = [_confirmed(world), _confirmed(world)]
@@ -415,6 +435,7 @@ FORM_CASES = {
     "staff-remit": case_remit,
     "staff-settlement-upload": case_settlement_upload,
     "staff-settlement-apply": case_settlement_apply,
+    "staff-settlement-job-apply": case_settlement_job_apply,
     "staff-bulk-allocate": case_bulk_allocate,
     "staff-edit": case_staff_edit,
     "staff-new": case_staff_new,

@@ -74,7 +74,7 @@ def fill(namespace, name, route, world):
         "token": "no-such-token",
         # The outbox retry (issue 15): a real e-mail, sent already, so it is refused.
         "pk": _first_email_pk(),
-        "job_id": 1,  # no export was started: 404 for everyone
+        "job_id": 1,  # no export or settlement job was started: 404 for everyone
     }
     if "content_type_id" in route:
         values["object_id"] = world.product.pk

@@ -13,17 +13,12 @@ from orders.models import Payment, SettlementJob, Status
 from staff.tasks import apply_settlement_job, queue_settlement_apply
 from tests import factories
 from tests.orders.cash_helpers import money_state
+from tests.staff import test_settlement_pages as pages
 from tests.staff.helpers import messages_of, reload
-from tests.staff.test_settlement_pages import (  # noqa: F401 (fixtures)
-    SF,
-    UPLOAD,
-    csv_file,
-    english,
-    finance,
-    parcels,
-    today,
-    upload,
-)
+from tests.staff.test_settlement_pages import SF, csv_file, today, upload
+
+# The settlement pages' fixtures: a finance clerk in English, three SF Express parcels.
+english, finance, parcels = pages.english, pages.finance, pages.parcels
 
 pytestmark = pytest.mark.django_db
 
