@@ -3,8 +3,10 @@
 (``/staff/cod-settlements/jobs/<id>/``) shows the progress, the same preview as a short
 file's, and the outcome. Without a broker the work runs in-process after the commit."""
 
+import io
 import re
 
+import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -198,3 +200,22 @@ def test_a_short_file_stays_in_the_request(finance, parcels, settings):
     assert re.fullmatch(r"/staff/cod-settlements/[\w-]+/", response["Location"])
     assert "/jobs/" not in response["Location"]
     assert not SettlementJob.objects.exists()
+
+
+def test_a_long_xlsx_file_goes_through_the_worker(
+    finance, parcels, background, django_capture_on_commit_callbacks
+):
+    book = openpyxl.Workbook()
+    book.active.append(["waybill", "amount", "outcome", "date"])
+    book.active.append(["SF1001", 110, "delivered", today()])
+    book.active.append(["SF1002", None, "refused", today()])
+    data = io.BytesIO()
+    book.save(data)
+    job, url = start(
+        finance, django_capture_on_commit_callbacks, SimpleUploadedFile("s.xlsx", data.getvalue())
+    )
+    job.refresh_from_db()
+    assert (job.state, job.rows_total) == ("ready", 2)
+    apply(finance, django_capture_on_commit_callbacks, url)
+    assert reload(parcels["delivered"]).status == Status.DELIVERED
+    assert reload(parcels["refused"]).status == Status.RETURNED
