@@ -97,9 +97,10 @@ def make_export(job_id):
             finished_at=timezone.now(),
         )
         return ExportJob.State.DONE
-    except Exception as exc:
+    except Exception:
+        # The cause goes to the log (with the traceback); the page says it plainly.
         ExportJob.objects.filter(pk=job_id).update(
-            state=ExportJob.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+            state=ExportJob.State.FAILED, error=_unexpected_failure()
         )
         raise
 
@@ -262,9 +263,22 @@ def read_settlement(job_id):
             preview=preview,
         )
         return SettlementJob.State.READY
-    except Exception as exc:
-        _fail(job_id, f"{type(exc).__name__}: {exc}")
+    except Exception:
+        _fail(job_id, _unexpected_failure())
         raise
+
+
+def _unexpected_failure():
+    """What the job page says of an unexpected error (the cause is in the log, with the
+    job's id): never an exception's text or a server path."""
+    from django.utils.translation import gettext as _
+
+    return str(
+        _(
+            "Something went wrong on the server (it is in the log). Nothing was changed: "
+            "please try again, or upload the file again."
+        )
+    )
 
 
 def _fail(job_id, message):
@@ -324,8 +338,8 @@ def apply_settlement_job(job_id):
             job.finished_at = timezone.now()
             job.save(update_fields=["state", "outcome", "error", "finished_at"])
             return job.state
-    except Exception as exc:
-        _fail(job_id, f"{type(exc).__name__}: {exc}")
+    except Exception:
+        _fail(job_id, _unexpected_failure())
         raise
 
 

@@ -1,7 +1,10 @@
 """A large export made by a worker (issue 15): its progress page and its download."""
 
+from django.contrib import messages
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -36,6 +39,14 @@ class ExportDownloadView(StaffRequiredMixin, View):
         job = job_for(request, job_id)
         if job.state != ExportJob.State.DONE or not job.file:
             raise Http404
+        if not job.file.storage.exists(job.file.name):
+            # Removed, or written where this web process cannot read it (README
+            # "Production": web processes and workers share one media storage).
+            messages.error(
+                request,
+                _("The file of this export is no longer there: please make the export again."),
+            )
+            return redirect(reverse("staff:export-job", args=[job.pk]))
         content_type = XLSX_TYPE if job.file_format == "xlsx" else "text/csv; charset=utf-8"
         return FileResponse(
             job.file.open("rb"),

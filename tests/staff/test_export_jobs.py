@@ -102,3 +102,37 @@ def test_a_short_list_is_still_downloaded_at_once(login, admin_user, three_order
     response = login(admin_user).get(EXPORT)
     assert response.status_code == 200
     assert ExportJob.objects.count() == 0
+
+
+def test_a_finished_export_whose_file_is_gone_says_so_instead_of_failing(
+    login, admin_user, three_orders, background, django_capture_on_commit_callbacks
+):
+    from tests.staff.helpers import messages_of
+
+    client = login(admin_user)
+    job = start(client, django_capture_on_commit_callbacks, {"q": ""})
+    job.refresh_from_db()
+    job.file.storage.delete(job.file.name)  # removed, or on storage this process cannot see
+    response = client.get(reverse("staff:export-download", args=[job.pk]), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("staff:export-job", args=[job.pk])
+    assert messages_of(response) == [
+        "The file of this export is no longer there: please make the export again."
+    ]
+
+
+def test_an_unexpected_failure_is_told_plainly_never_as_an_exception(admin_user, monkeypatch):
+    from staff.views import export
+
+    job = ExportJob.objects.create(user=admin_user, query="", file_format="csv")
+
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("/srv/secret/path/orders.csv")
+
+    monkeypatch.setattr(export, "write_csv", broken)
+    with pytest.raises(FileNotFoundError):  # logged by the task runner and raised
+        make_export(job.pk)
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert "secret" not in job.error and "FileNotFoundError" not in job.error
+    assert job.error.startswith("Something went wrong on the server")
