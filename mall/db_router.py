@@ -196,6 +196,8 @@ class DatabaseChoiceMiddleware:
         return None
 
     def process_exception(self, request, exception):
+        if CACHE_DOWN and isinstance(exception, CACHE_DOWN):
+            return try_again(request, exception)
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
         alias = _reading_from.get()
@@ -215,9 +217,21 @@ class DatabaseChoiceMiddleware:
         return try_again(request, exception)
 
 
+# Redis down (sessions and cache with ``REDIS_URL``): the same "please try again" page, never
+# a 500 (e.g. signing in rotates the session key through the cache).
+try:
+    from redis.exceptions import ConnectionError as _RedisDown
+    from redis.exceptions import TimeoutError as _RedisSlow
+
+    CACHE_DOWN = (_RedisDown, _RedisSlow)
+except ImportError:  # pragma: no cover - redis is a dependency
+    CACHE_DOWN = ()
+
+
 def try_again(request, exception):
-    """The 503 "please try again" page for a database that could not be reached."""
-    logger.error("database unreachable on %s: %s", request.path, exception)
+    """The 503 "please try again" page for a database (or, with ``REDIS_URL``, the Redis
+    holding the sessions and cache) that could not be reached."""
+    logger.error("database or cache unreachable on %s: %s", request.path, exception)
     for alias in connections:
         with contextlib.suppress(DatabaseError):
             connections[alias].close()
@@ -229,6 +243,8 @@ def server_error(request):
     """``handler500``: a database lost outside a view (a session saved after the page, a
     middleware's query) is a 503 "please try again" too; anything else is Django's 500."""
     exception = sys.exc_info()[1]
-    if isinstance(exception, OperationalError | InterfaceError):
+    if isinstance(exception, OperationalError | InterfaceError) or (
+        CACHE_DOWN and isinstance(exception, CACHE_DOWN)
+    ):
         return try_again(request, exception)
     return defaults.server_error(request)

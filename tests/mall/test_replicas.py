@@ -207,3 +207,25 @@ def test_report_rollups_are_read_on_the_primary_and_never_kept_from_a_replica(mo
     assert not ReportDay.objects.exists()
     report_days.store({datetime.date(2026, 1, 5): {"placed": 3}}, seen={})
     assert ReportDay.objects.get().figures["placed"] == 3
+
+
+def test_redis_down_while_signing_in_is_a_try_again_page_not_a_500(client, member, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisDown
+
+    from tests.factories import PASSWORD
+
+    def down(*args, **kwargs):
+        raise RedisDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    # Signing in rotates the session key, which deletes the old one from the cache.
+    monkeypatch.setattr(
+        "django.contrib.sessions.backends.base.SessionBase.cycle_key", down, raising=True
+    )
+    response = client.post("/accounts/login/", {"username": member.username, "password": PASSWORD})
+    assert response.status_code == 503
+    assert "Please try again" in response.content.decode()
+    request = RequestFactory().get("/")
+    try:
+        raise RedisDown("Connection refused")
+    except RedisDown:
+        assert db_router.server_error(request).status_code == 503
