@@ -1,5 +1,6 @@
 """Stock reservation and release under the product row locks (DESIGN: "Stock")."""
 
+from django.db import connections, router
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,13 +65,36 @@ def reserve(products, deltas):
         if delta and holder.stock is not None:
             holder.stock -= delta
             changed.append(holder)
-    if len(changed) == 1:
-        changed[0].save(update_fields=["stock", "updated_at"])
-    elif changed:  # one UPDATE for all the rows (already locked)
-        now = timezone.now()
-        for holder in changed:
-            holder.updated_at = now
-        type(changed[0]).objects.bulk_update(changed, ["stock", "updated_at"])
+    if changed:
+        _write_stock(changed)
+
+
+def _write_stock(holders):
+    """One ``UPDATE`` setting ``stock`` (and ``updated_at``) of the locked ``holders`` to
+    their new values. Written by hand, not by ``bulk_update``: it runs in every checkout,
+    and building ``bulk_update``'s ``CASE`` expression cost more than the database's
+    work (issue 16). The rows are locked, so absolute values are as safe as
+    ``stock = stock - n``."""
+    db = router.db_for_write(Product)
+    ops = connections[db].ops
+    now = timezone.now()
+    for holder in holders:
+        holder.updated_at = now
+    table = ops.quote_name(Product._meta.db_table)
+    pk, stock, updated = (
+        ops.quote_name(Product._meta.get_field(name).column)
+        for name in ("id", "stock", "updated_at")
+    )
+    marks = ", ".join(["%s"] * len(holders))
+    cases = " ".join(["WHEN %s THEN %s"] * len(holders))
+    sql = (
+        f"UPDATE {table} SET {stock} = CASE {pk} {cases} END, {updated} = %s "  # noqa: S608
+        f"WHERE {pk} IN ({marks})"
+    )
+    params = [v for h in holders for v in (h.pk, h.stock)]
+    params += [ops.adapt_datetimefield_value(now), *(h.pk for h in holders)]
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _holder(products, product):

@@ -22,6 +22,7 @@ from orders import locks, selectors
 from orders.exceptions import (
     InvalidInput,
     NotPermitted,
+    OrderError,
     TotalChanged,
 )
 from orders.models import (
@@ -243,17 +244,22 @@ def place_order(
                 language=language,
                 number=number,
             )
-        except IntegrityError:
-            # Nothing was kept (one transaction). A double submit's twin committed first:
-            # its order is the answer. A drawn number already taken (about one in a
-            # million at a million orders): draw again and place again, from the start.
+        except (IntegrityError, OrderError) as error:
+            # Nothing was kept (one transaction). A double submit's twin held the product
+            # locks until it committed: its order is the answer, whether this attempt
+            # then failed on the taken token or found the unit the twin took gone (no
+            # read for the twin on the path of every checkout).
             if checkout_token:
-                existing = Order.objects.filter(
-                    checkout_token=checkout_token, customer=owner
-                ).first()
+                existing = _placed_with_token(checkout_token, owner)
                 if existing:
                     return existing
-            if attempt == NUMBER_ATTEMPTS - 1 or not Order.objects.filter(number=number).exists():
+            # A drawn number already taken (about one in a million at a million
+            # orders): draw again and place again, from the start.
+            if (
+                attempt == NUMBER_ATTEMPTS - 1
+                or not isinstance(error, IntegrityError)
+                or not Order.objects.filter(number=number).exists()
+            ):
                 raise
             number = new_order_number()
     raise AssertionError("unreachable")  # pragma: no cover
@@ -261,6 +267,12 @@ def place_order(
 
 # Draws of an order number before giving up (each collision is ~1e-6 at 10^6 orders).
 NUMBER_ATTEMPTS = 5
+
+
+def _placed_with_token(checkout_token, owner):
+    """The order ``owner`` already placed with ``checkout_token`` (a double submit's twin,
+    committed: READ COMMITTED sees it once its product locks were released), or None."""
+    return Order.objects.filter(checkout_token=checkout_token, customer=owner).first()
 
 
 def _place(
@@ -280,23 +292,15 @@ def _place(
 ):
     """``place_order``'s transaction, its inputs cleaned: lock, check, reserve, write.
 
-    Six statements for a member's order of any number of lines (lock the products,
-    update their stock, insert the order, its lines and its event, upsert the member's
-    language), one more with a ``checkout_token`` (is that order placed already?), one
-    more when a variation sells from its parent's stock. Raises ``IntegrityError`` when
-    ``number`` or ``checkout_token`` is taken (the caller decides), and what
+    Seven statements for a member's order of any number of lines (lock the products,
+    update their stock, insert the order, its lines, its event and its outbox e-mail,
+    upsert the member's language), one more when a variation sells from its parent's
+    stock. Raises ``IntegrityError`` when ``number`` or ``checkout_token`` is taken (the
+    caller decides: a taken token is a double submit, see ``place_order``), and what
     ``place_order`` documents.
     """
     with transaction.atomic():
         products = locks.lock_products(wanted)
-        if checkout_token:
-            # A double submit's twin request held these product locks until it
-            # committed; read now (READ COMMITTED sees its order) so the second click
-            # returns that order instead of reserving again, or of reporting the unit
-            # the first click just took as out of stock.
-            existing = Order.objects.filter(checkout_token=checkout_token, customer=owner).first()
-            if existing:
-                return existing
         if not set(wanted) <= set(products):  # (products may hold stock-sharing parents)
             raise InvalidInput(_("A product in your cart no longer exists."))
         stock.refuse_unsellable([products[pid] for pid in wanted])
