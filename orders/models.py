@@ -984,7 +984,44 @@ class OutboxEmail(models.Model):
         return event_kind.label if event_kind else self.kind
 
 
-class ExportJob(models.Model):
+class BackgroundJob(models.Model):
+    """What every piece of back-office work done by a worker (issue 15) has: whose it is
+    (``user``, the only one who sees it), the ``language`` its texts are written in, its
+    ``state``, the progress ``rows_done`` of ``rows_total`` its page shows, the ``error``
+    of a failure, and when it was made and finished. Abstract: ``ExportJob`` and
+    ``SettlementJob`` each keep their own table, with their own ``State`` and ``file``.
+
+    A subclass sets ``label`` (its ``__str__``) and ``COUNTING_STATES``, the states in
+    which ``percent`` is the progress of the rows; in any other state it is 100.
+    """
+
+    label = "job"
+    COUNTING_STATES = ()
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=10, default="en")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.label} {self.pk} ({self.state})"
+
+    @property
+    def percent(self):
+        """Progress, 0 to 100."""
+        if self.state not in self.COUNTING_STATES:
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+class ExportJob(BackgroundJob):
     """A large export of the staff order list made by a worker (issue 15).
 
     ``query`` is the list's query string (its filters) and ``file_format`` ``csv`` or
@@ -999,33 +1036,16 @@ class ExportJob(models.Model):
         DONE = "done", _("Ready")
         FAILED = "failed", _("Failed")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    label = "export"
+    COUNTING_STATES = (State.QUEUED, State.RUNNING, State.FAILED)  # done: 100
+
     query = models.TextField(blank=True)
     file_format = models.CharField(max_length=4, default="csv")
-    language = models.CharField(max_length=10, default="en")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/", blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self):
-        return f"export {self.pk} ({self.state})"
-
-    @property
-    def percent(self):
-        """Progress, 0 to 100."""
-        if self.state == self.State.DONE:
-            return 100
-        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
 
-class SettlementJob(models.Model):
+class SettlementJob(BackgroundJob):
     """A carrier's settlement file too long to match in the request (issue 15), read,
     matched and applied by a worker.
 
@@ -1046,34 +1066,17 @@ class SettlementJob(models.Model):
         APPLIED = "applied", _("Applied")
         FAILED = "failed", _("Failed")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    label = "settlement"
+    COUNTING_STATES = (State.QUEUED, State.READING)  # the reading's progress; then 100
+
     carrier = models.CharField(max_length=100)
     filename = models.CharField(max_length=200, blank=True)
     file = models.FileField(upload_to="settlements/", blank=True)
-    language = models.CharField(max_length=10, default="en")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
     rows = models.JSONField(default=list, blank=True)
     preview = models.JSONField(default=list, blank=True)
     apply_good_rows = models.BooleanField(default=False)
     outcome = models.TextField(blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self):
-        return f"settlement {self.pk} ({self.state})"
-
-    @property
-    def percent(self):
-        """Progress of the reading, 0 to 100."""
-        if self.state not in (self.State.QUEUED, self.State.READING):
-            return 100
-        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
 
 class ReportDay(models.Model):

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from mall.people import person_name
-from orders.models import Status
+from orders import services
 
 HOLD = datetime.timedelta(minutes=10)
 
@@ -42,8 +42,9 @@ def claim(order, user):
 
 def current(order):
     """The notice in force for ``order`` (``{"user_id", "name", "since"}``) or ``None``
-    (always ``None`` once the order no longer awaits confirmation)."""
-    if order.status != Status.SUBMITTED:
+    (always ``None`` once the order no longer awaits confirmation,
+    ``services.awaits_confirmation``)."""
+    if not services.awaits_confirmation(order):
         return None
     return cache.get(_key(order.pk))
 
@@ -57,6 +58,6 @@ def callers(orders):
     """``{order_pk: notice}`` for the ``orders`` someone is calling now (one cache read);
     only orders still awaiting confirmation: one confirmed, invalid or cancelled has left
     the desk, whatever a notice says."""
-    keys = {_key(order.pk): order.pk for order in orders if order.status == Status.SUBMITTED}
+    keys = {_key(order.pk): order.pk for order in orders if services.awaits_confirmation(order)}
     found = cache.get_many(list(keys))
     return {keys[key]: notice for key, notice in found.items()}

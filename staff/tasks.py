@@ -37,22 +37,24 @@ def start_export(user, query, file_format):
             language=translation.get_language() or settings.LANGUAGE_CODE,
         )
         job_id = job.pk
-        transaction.on_commit(lambda: enqueue_export(job_id))
+        transaction.on_commit(lambda: _enqueue(export_orders_task, make_export, job_id))
     return job
 
 
-def enqueue_export(job_id):
-    """Hand export ``job_id`` to a worker, or make it here without a reachable broker."""
+def _enqueue(task, function, job_id):
+    """Hand ``job_id`` to ``task``'s worker, or run ``function`` (what ``task`` runs) here
+    when no broker is configured or it is unreachable; a failure there is logged, not
+    raised (the job records it). For exports and settlement files alike."""
     if settings.CELERY_BROKER_URL:
         try:
-            export_orders_task.apply_async((job_id,))
+            task.apply_async((job_id,))
             return
         except Exception:
-            logger.exception("export %s: broker unreachable, exporting in-process", job_id)
+            logger.exception("%s %s: broker unreachable, running in-process", task.name, job_id)
     try:
-        make_export(job_id)
+        function(job_id)
     except Exception:
-        logger.exception("export %s failed", job_id)
+        logger.exception("%s %s failed", task.name, job_id)
 
 
 def make_export(job_id):
@@ -192,20 +194,6 @@ def queue_settlement_apply(job, apply_good_rows):
         job_id = locked.pk
         transaction.on_commit(lambda: _enqueue(settlement_apply_task, apply_settlement_job, job_id))
     return True
-
-
-def _enqueue(task, function, job_id):
-    """Hand ``job_id`` to ``task``'s worker, or run ``function`` here without a broker."""
-    if settings.CELERY_BROKER_URL:
-        try:
-            task.apply_async((job_id,))
-            return
-        except Exception:
-            logger.exception("%s %s: broker unreachable, running in-process", task.name, job_id)
-    try:
-        function(job_id)
-    except Exception:
-        logger.exception("%s %s failed", task.name, job_id)
 
 
 def read_settlement(job_id):

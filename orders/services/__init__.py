@@ -14,7 +14,8 @@ One module per business step; this package re-exports every public name, so
 ``from orders import services; services.place_order`` is the way to call them:
 
 - ``ordering``: ``place_order``, ``edit_order``;
-- ``confirmation``: ``log_call``, ``confirm_order``, ``invalidate_order``;
+- ``confirmation``: ``log_call``, ``confirm_order``, ``invalidate_order``,
+  ``awaits_confirmation``;
 - ``cancellation``: ``cancel_order``;
 - ``dispatch``: ``allocate_order``, ``ship_order``, ``logistics_staff``;
 - ``delivery``: ``record_delivery_attempt``, ``record_delivery``, ``record_return``;
@@ -34,6 +35,7 @@ from orders.services.cash import cash_in_hand, check_record_remittance, record_r
 from orders.services.confirmation import (
     CALL_BACK_WITHIN,
     CallOutcome,
+    awaits_confirmation,
     check_confirm,
     check_invalidate,
     check_log_call,
@@ -95,6 +97,7 @@ __all__ = [
     "allocate_order",
     "allowed_actions",
     "apply_settlement",
+    "awaits_confirmation",
     "cancel_order",
     "cash_in_hand",
     "check_allocate",

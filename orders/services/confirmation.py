@@ -5,6 +5,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
 from orders import locks
 from orders.exceptions import (
@@ -90,6 +91,13 @@ def clean_call_back_at(value, now=None):
             _("A call-back can be booked at most 14 days ahead."), code="call_back_at"
         )
     return value
+
+
+def awaits_confirmation(order):
+    """Whether ``order`` still waits for its confirmation call (the state ``check_confirm``
+    requires, whoever asks: the ``confirm`` transition's source). The back office's
+    "being called by" notice holds only then (``staff.calling``)."""
+    return can_proceed(order.confirm, check_conditions=False)
 
 
 def check_confirm(actor, order):

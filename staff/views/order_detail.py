@@ -11,7 +11,7 @@ from django.views import View
 
 from orders import selectors, services
 from orders.exceptions import OrderError
-from orders.models import DeliveryOutcome, OrderEvent, Status
+from orders.models import DeliveryOutcome, OrderEvent
 from staff import calling
 from staff import forms as staff_forms
 from staff.timeline import describe_changes, timeline
@@ -94,18 +94,16 @@ def _call_desk(user, order, allowed, events):
         "mine": None,
         "can_claim": False,
     }
-    if (
-        order.status == Status.SUBMITTED
-        and "invalidate" in allowed
-        and unanswered >= settings.MALL_MAX_CALL_ATTEMPTS
-    ):
+    # "invalidate" is allowed only while the order awaits confirmation (the services' check).
+    if "invalidate" in allowed and unanswered >= settings.MALL_MAX_CALL_ATTEMPTS:
         reason = _("Member unreachable: %(n)d calls unanswered.") % {"n": unanswered}
         desk["suggest_invalid_url"] = (
             reverse("staff:order-invalidate", args=[order.number])
             + "?"
             + urlencode({"reason": reason})
         )
-    if order.status == Status.SUBMITTED and "call" in allowed:
+    # The notice is about the confirmation call: only while the order awaits it.
+    if "call" in allowed and services.awaits_confirmation(order):
         notice = calling.current(order)
         desk["can_claim"] = True
         if notice and notice["user_id"] != user.pk:

@@ -2,36 +2,20 @@
 XLSX, the encoding a Latin-1 file is said to be in, the language of the messages."""
 
 import datetime
-import io
 import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.utils import translation
 
 from mall.models import Product
+from tests.woocommerce import product, run_import
 
 FILES = Path(__file__).parent / "files"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.django_db
-
-
-def run_import(path, *args):
-    """Run the command; return (stdout, stderr, CommandError or None)."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("import_products", str(path), *args, stdout=out, stderr=err)
-    except CommandError as error:
-        return out.getvalue(), err.getvalue(), error
-    return out.getvalue(), err.getvalue(), None
-
-
-def product(sku):
-    return Product.objects.with_sku(sku).select_related("parent").get()
 
 
 # --------------------------------------------------------------------------- full width

@@ -5,14 +5,11 @@ Each test imports a small file under ``tests/mall/files/`` written like a real e
 """
 
 import datetime
-import io
 import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 from django.test import override_settings
 from openpyxl import Workbook
@@ -20,25 +17,12 @@ from openpyxl import Workbook
 from mall import wc_headers
 from mall.importer import _COLUMNS, _header_key, import_products
 from mall.models import Category, Product
+from tests.woocommerce import product, run_import
 
 FILES = Path(__file__).parent / "files"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.django_db
-
-
-def run_import(path, *args):
-    """Run the command; return (stdout, stderr, CommandError or None)."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("import_products", str(path), *args, stdout=out, stderr=err)
-    except CommandError as error:
-        return out.getvalue(), err.getvalue(), error
-    return out.getvalue(), err.getvalue(), None
-
-
-def product(sku):
-    return Product.objects.with_sku(sku).select_related("parent").get()
 
 
 # --------------------------------------------------------------------------- sale dates
