@@ -166,7 +166,9 @@ class OrderListView(StaffRequiredMixin, TemplateView):
             if name not in ("status", "sort"):
                 tab_orders = filterset.filters[name].filter(tab_orders, value)
         now = timezone.now()
-        counts = selectors.status_counts(tab_orders, now=now)
+        counts = selectors.status_counts(
+            tab_orders, now=now, selective=bool(filterset.form.cleaned_data.get("q"))
+        )
         current_status = filterset.form.cleaned_data.get("status") or ""
         current_queue = filterset.form.cleaned_data.get("queue") or ""
         # The list is the tab's rows: its length is already counted (or known to be

@@ -360,3 +360,44 @@ def test_rows_escape_what_people_typed(login, admin_user):
     assert "&lt;img src=x onerror=&quot;1&quot;&gt;" in html
     assert "a&amp;b@example.cn" in html and "&quot;Hang&quot; &amp; zhou" in html
     assert f'<a href="/staff/orders/{order.number}/">{order.number}</a>' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "likes"),
+    [
+        ("li we", 1),  # a name: the recipient only (and the members found by name)
+        ("Zhang Wei", 1),
+        ("ND8R-RMZ7", 2),  # a whole number: recipient and number
+        ("q2m9", 5),  # part of a number: recipient, as typed, and the dash in 3 places
+        ("0013 8000", 3),  # part of a phone: recipient, phone as typed, its digits alone
+    ],
+)
+def test_a_search_tries_only_the_columns_its_text_can_be_part_of(admin_user, query, likes):
+    """Every OR branch costs a scan of its trigram index, and with many PostgreSQL reads
+    the whole table instead (issue 16): a name is not looked for in the order numbers."""
+    from staff.filters import OrderFilter
+
+    sql = str(OrderFilter({"q": query}, queryset=Order.objects.all()).qs.query).upper()
+    assert sql.count(" LIKE ") == likes, sql
+
+
+def test_a_searched_lists_tabs_are_counted_in_one_pass_with_the_same_result(
+    orders, member, monkeypatch
+):
+    from orders import selectors
+
+    later = orders["submitted"]
+    Order.objects.filter(pk=later.pk).update(call_back_at=later.placed_at.replace(year=2999))
+    found = Order.objects.filter(customer=member)
+    per_status = selectors.status_counts(found)
+    with CaptureQueriesContext(connection) as queries:
+        one_pass = selectors.status_counts(found, selective=True)
+    assert len(queries) == 1 and "COUNT(" not in queries[0]["sql"].upper()
+    assert one_pass == per_status
+    assert one_pass[Status.SUBMITTED] == found.filter(status=Status.SUBMITTED).count() >= 1
+    assert one_pass[selectors.AWAITING] == one_pass[Status.SUBMITTED] - 1  # called back later
+    # More matches than the one-pass limit: counted per status, the same figures.
+    monkeypatch.setattr(selectors, "SELECTIVE_COUNT_LIMIT", 1)
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.status_counts(found, selective=True) == per_status
+    assert len(queries) == 2
