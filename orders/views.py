@@ -43,6 +43,7 @@ from orders.models import Order, OrderEvent, PaymentMethod, Status
 from orders.templatetags.order_tags import money
 
 TOKENS_SESSION_KEY = "checkout_tokens"
+CART_TOKEN_SESSION_KEY = "checkout_cart_token"  # the one every checkout page of the cart carries
 MAX_TOKENS = 20  # open checkout pages (tabs) per session whose token stays valid
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe issues
 
@@ -197,10 +198,19 @@ class CartUpdateView(View):
 
 
 def _issue_token(session):
-    """A fresh one-time checkout token, remembered in the session (the last few kept)."""
-    token = secrets.token_urlsafe(32)
+    """The cart's checkout token, remembered in the session (the last few kept).
+
+    Every checkout page of one cart carries the same token, so two tabs submitted at
+    once are one double submit (one order), not two orders of one cart; the token is
+    spent when the order is placed, and the next cart gets a new one.
+    """
     tokens = [t for t in session.get(TOKENS_SESSION_KEY, []) if isinstance(t, str)]
+    current = session.get(CART_TOKEN_SESSION_KEY)
+    if isinstance(current, str) and current in tokens:
+        return current
+    token = secrets.token_urlsafe(32)
     session[TOKENS_SESSION_KEY] = [*tokens, token][-MAX_TOKENS:]
+    session[CART_TOKEN_SESSION_KEY] = token
     return token
 
 
@@ -210,14 +220,16 @@ def _token_issued(session, token):
 
 def _spend_token(session, token):
     session[TOKENS_SESSION_KEY] = [t for t in session.get(TOKENS_SESSION_KEY, []) if t != token]
+    if session.get(CART_TOKEN_SESSION_KEY) == token:
+        del session[CART_TOKEN_SESSION_KEY]
 
 
 class CheckoutView(LoginRequiredMixin, View):
     """``/checkout/``: delivery address, payment method and note; places the order.
 
-    A hidden one-time ``checkout_token`` (issued with the page, remembered in the
-    session) goes to ``services.place_order``: submitting the same page twice finds the
-    order the first submit made instead of placing a second one.
+    A hidden one-time ``checkout_token`` (the cart's, remembered in the session) goes
+    to ``services.place_order``: submitting the same page twice, or two checkout tabs of
+    one cart at once, finds the order the first submit made instead of placing another.
     """
 
     template_name = "orders/checkout.html"

@@ -232,6 +232,30 @@ def test_double_submit_while_the_cart_is_refilled_still_creates_one_order(login,
     assert client.session["cart"] == {str(product.pk): 1}
 
 
+def test_two_checkout_tabs_of_one_cart_place_one_order(login, member, product):
+    """Both tabs carry the cart's token: submitted together (or one after the other)
+    they are one double submit, never two orders of one cart (the race itself is
+    tests/integrity's double-submit test)."""
+    client = login(member)
+    fill_cart(client, (product, 2))
+    _response, first_tab = open_checkout(client)
+    _response, second_tab = open_checkout(client)
+    assert first_tab == second_tab
+    client.post(CHECKOUT, form_data(first_tab))
+    second = client.post(CHECKOUT, form_data(second_tab), follow=True)
+    order = Order.objects.get()
+    assert second.redirect_chain[0][0] == order.get_absolute_url()
+    assert "was already placed; it was not placed twice" in second.content.decode()
+    assert stock_of(product) == 8
+    # The next cart gets a token of its own.
+    fill_cart(client, (product, 1))
+    _response, next_cart = open_checkout(client)
+    assert next_cart != first_tab
+    client.post(CHECKOUT, form_data(next_cart))
+    assert Order.objects.count() == 2
+    assert stock_of(product) == 7
+
+
 def test_a_token_that_was_never_issued_is_refused(login, member, product):
     client = login(member)
     fill_cart(client, (product, 2))
