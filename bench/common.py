@@ -4,6 +4,9 @@ import contextlib
 import math
 import os
 import platform
+import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -54,7 +57,10 @@ def server_env(database_url):
     ``mall.settings_production`` (DEBUG off, whitenoise manifest storage), with the https
     redirect and secure-only cookies off because the benchmark talks plain http on the
     loopback; persistent database connections (60 s) as in docker-compose.yml; e-mail
-    rendered but not delivered (dummy backend), so no SMTP latency is measured.
+    rendered but not delivered (dummy backend), so no SMTP latency is measured. With
+    ``BENCH_REDIS_URL`` (``run.py`` starts a private ``redis-server`` when there is one)
+    the cache and sessions are in Redis and committed e-mails are handed to a broker, as
+    in docker-compose.yml; no worker consumes them (nothing is sent).
     """
     env = dict(os.environ)
     env.update(
@@ -68,7 +74,49 @@ def server_env(database_url):
         DJANGO_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         DJANGO_LOG_LEVEL="ERROR",
     )
+    redis_url = os.environ.get("BENCH_REDIS_URL")
+    if redis_url:  # as deployed (docker-compose.yml): Redis cache and sessions, a broker
+        env.update(REDIS_URL=f"{redis_url}/0", CELERY_BROKER_URL=f"{redis_url}/1")
     return env
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis():
+    """A private ``redis-server`` on a free port, keeping nothing on disk: ``(process,
+    "redis://127.0.0.1:<port>")``, or ``(None, None)`` when it is not installed."""
+    if not shutil.which("redis-server"):
+        return None, None
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return proc, f"redis://127.0.0.1:{port}"
+        time.sleep(0.05)
+    stop_process(proc)
+    return None, None
+
+
+def stop_process(proc):
+    """Stop a process started in its own session (and its children)."""
+    if proc and proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def setup_django(database_url):

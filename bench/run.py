@@ -37,7 +37,14 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, machine, server_env, setup_django  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    machine,
+    server_env,
+    setup_django,
+    start_redis,
+    stop_process,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mall_bench"
 SEED_NOW = "2025-06-30T18:00:00+08:00"  # the seeded book ends here: runs are comparable
@@ -158,6 +165,11 @@ def main(argv=None):
         "--reset-ok", action="store_true", help="allow emptying a non-bench database"
     )
     parser.add_argument(
+        "--no-redis",
+        action="store_true",
+        help="without Redis: file cache, sessions in the database, e-mail sent in-process",
+    )
+    parser.add_argument(
         "--skip-checkout", action="store_true", help="leave out the HTTP checkout part"
     )
     parser.add_argument(
@@ -177,6 +189,12 @@ def main(argv=None):
     if not args.quick and not urlsplit(url).scheme.startswith("postgres"):
         parser.error("the full benchmark needs PostgreSQL (set DATABASE_URL or --database-url)")
     ensure_database(url)
+    # As deployed (docker-compose.yml): Redis for the cache, the sessions and the broker
+    # of the e-mail hand-over; a private redis-server, stopped at the end.
+    redis_proc, redis_url = (None, None) if args.no_redis else start_redis()
+    if redis_url:
+        os.environ["BENCH_REDIS_URL"] = redis_url
+        atexit.register(stop_process, redis_proc)
     setup_django(url)
 
     from django.core.management import call_command
@@ -219,6 +237,7 @@ def main(argv=None):
         "database": connection.vendor + ":" + str(connection.settings_dict["NAME"]),
         "machine": machine(),
         "load_at_start": os.getloadavg(),
+        "redis": bool(redis_url),
         "plan": plan,
         "growth": {},
         "seed_seconds": {},
