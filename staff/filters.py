@@ -13,7 +13,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.db.models.functions import Replace
+from django.db.models.functions import Concat, Replace
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +69,14 @@ NUMBER_HALF = 4
 NUMBER_TEXT_RE = re.compile(rf"^[{ORDER_NUMBER_ALPHABET}-]+$")
 PART_OF_NUMBER_RE = re.compile(rf"^[{ORDER_NUMBER_ALPHABET}]{{2,8}}$")
 PHONE_TEXT_RE = re.compile(r"^[\d\s+\-().]+$")
+# The shop's country code in front of a phone's digits (China: +86, 0086).
+COUNTRY_CODE_RE = re.compile(r"^(\+|00)86")
+# Dashes a pasted order number may carry (hyphen, non-breaking hyphen, en and em dash,
+# minus, full-width hyphen-minus...) and characters that do not show (zero-width, BOM).
+DASHES_RE = re.compile("[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+INVISIBLE_RE = re.compile("[\u200b-\u200d\u2060\ufeff]")
+# A search matching more members than this reads their orders through a subquery.
+MEMBER_IDS_INLINE = 1_000
 
 
 def shop_day_start(day):
@@ -199,25 +207,37 @@ class OrderFilter(django_filters.FilterSet):
         A part of the number may be typed without its dash ("m2h9" finds ``7KQM-2H9D``);
         full-width input is normalised first (``７ＫＱ２`` finds ``7KQ2-M9XD``).
         """
-        value = normalize_typed(value)
+        # Pasted text: any Unicode dash is the number's dash; invisible characters go.
+        value = INVISIBLE_RE.sub("", DASHES_RE.sub("-", normalize_typed(value))).strip()
         if not value:
             return queryset
         # Members first, then their orders by key: with no join in the OR, PostgreSQL
         # combines the trigram indexes of migration orders/0003 (bitmap OR). The Member
-        # column shows the name or username, so both find the member as the e-mail does.
+        # column shows the name or username, so both find the member as the e-mail does,
+        # the whole name too, either way round ("王小明", "John Smith", "Smith John").
         # Read once per filter set: the list's tab counts filter again with the same value.
         found = self.__dict__.setdefault("_members_found", {})
         if value not in found:
-            found[value] = list(
+            squeezed = value.replace(" ", "")
+            people = (
                 get_user_model()
-                .objects.filter(
+                .objects.annotate(
+                    family_first=Concat("last_name", "first_name"),
+                    given_first=Concat("first_name", "last_name"),
+                )
+                .filter(
                     Q(email__icontains=value)
                     | Q(username__icontains=value)
                     | Q(first_name__icontains=value)
                     | Q(last_name__icontains=value)
+                    | Q(family_first__icontains=squeezed)
+                    | Q(given_first__icontains=squeezed)
                 )
                 .values_list("pk", flat=True)
             )
+            ids = list(people[: MEMBER_IDS_INLINE + 1])
+            # A text most members match ("com"): a subquery, not a list of thousands.
+            found[value] = ids if len(ids) <= MEMBER_IDS_INLINE else people
         # Only the columns the text could be part of: an OR branch that cannot match
         # still costs a scan of its index, and with fewer branches PostgreSQL combines
         # the trigram indexes instead of reading the whole table (issue 16).
@@ -240,7 +260,7 @@ class OrderFilter(django_filters.FilterSet):
                 numbers.add(f"{compact[:cut]}-{compact[cut:]}")
         for pattern in sorted(numbers):
             condition |= Q(number__icontains=pattern)
-        digits = re.sub(r"[\s\-()]", "", value)
+        digits = re.sub(r"[\s\-().]", "", value)
         if len(digits) >= 4 and digits.lstrip("+").isdigit():
             # Phones are stored as typed ("138 0013 8000"); match the digits alone too.
             bare = Replace("phone", Value(" "), Value(""))
@@ -248,6 +268,10 @@ class OrderFilter(django_filters.FilterSet):
                 bare = Replace(bare, Value(char), Value(""))
             queryset = queryset.annotate(phone_digits=bare)
             condition |= Q(phone_digits__contains=digits)
+            # Said with the country code ("+86 138…", "0086 138…"), stored without it.
+            national = COUNTRY_CODE_RE.sub("", digits)
+            if national != digits and len(national) >= 4:
+                condition |= Q(phone_digits__contains=national)
         return queryset.filter(condition)
 
     def filter_placed_from(self, queryset, name, value):

@@ -161,16 +161,24 @@ class OrderListView(StaffRequiredMixin, TemplateView):
         # Tabs count the orders the other filters leave, whatever their status: the same
         # filters applied again to the bare queryset (not a second filter set: building
         # one costs milliseconds of deep copies).
-        tab_orders = selectors.orders_for_staff(request.user)
+        tab_orders = other_queue = selectors.orders_for_staff(request.user)
         for name, value in filterset.form.cleaned_data.items():
             if name not in ("status", "sort"):
                 tab_orders = filterset.filters[name].filter(tab_orders, value)
+                if name != "queue":
+                    other_queue = filterset.filters[name].filter(other_queue, value)
         now = timezone.now()
         counts = selectors.status_counts(
             tab_orders, now=now, selective=bool(filterset.form.cleaned_data.get("q"))
         )
         current_status = filterset.form.cleaned_data.get("status") or ""
         current_queue = filterset.form.cleaned_data.get("queue") or ""
+        if current_queue and current_queue != AWAITING_QUEUE:
+            # The "Awaiting confirmation" tab opens that queue instead of this one: it
+            # counts what it will list (the other filters kept, this queue left out).
+            counts[selectors.AWAITING] = selectors.TabCount.of(
+                other_queue.filter(selectors.queue_filter(AWAITING_QUEUE)).count()
+            )
         # The list is the tab's rows: its length is already counted (or known to be
         # more than the cap, for the archive's statuses).
         every = sum(counts[value] for value in Status.values)

@@ -143,6 +143,14 @@ def test_place_order_out_of_stock_changes_nothing(member):
     assert (item.stock, other.stock) == (1, 5)
     assert Order.objects.count() == 0
     assert OrderEvent.objects.count() == 0
+    assert f"{item.name} (1 left)" in info.value.message
+
+
+def test_the_last_unit_gone_is_said_as_sold_out_not_none_left(member):
+    item = ProductFactory(stock=0, name="Lamp")
+    with pytest.raises(InsufficientStock) as info:
+        services.place_order(member, lines=[(item, 1)], address=ADDRESS, payment_method="cod")
+    assert info.value.message == "Sorry, not enough stock: Lamp (sold out)."
 
 
 @pytest.mark.parametrize(

@@ -148,7 +148,15 @@ def test_awaiting_tab_counts_what_it_lists_a_future_call_back_stays_out(
     Order.objects.filter(pk=later.pk).update(call_back_at=now + datetime.timedelta(hours=2))
     Order.objects.filter(pk=due.pk).update(call_back_at=now - datetime.timedelta(minutes=5))
     client = login(admin_user)
-    for params in ({}, {"sort": "-placed_at"}, {"payment_method": "cod"}):
+    # From another queue too (a newcomer's trial: "Calls due" counted the tab within
+    # itself, while the tab's link opens the awaiting queue instead).
+    for params in (
+        {},
+        {"sort": "-placed_at"},
+        {"payment_method": "cod"},
+        {"queue": "calls_due"},
+        {"queue": "awaiting_allocation"},
+    ):
         response = client.get(LIST, params)
         tab = next(t for t in response.context["tabs"] if t["label"] == "Awaiting confirmation")
         assert tab["count"] == 2, params

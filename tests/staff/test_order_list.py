@@ -401,3 +401,58 @@ def test_a_searched_lists_tabs_are_counted_in_one_pass_with_the_same_result(
     with CaptureQueriesContext(connection) as queries:
         assert selectors.status_counts(found, selective=True) == per_status
     assert len(queries) == 2
+
+
+# --- a newcomer's trial of the search (issue 16) ---------------------------------------------
+
+
+def _found(client, query):
+    return {o.number for o in client.get(LIST, {"q": query}).context["orders"]}
+
+
+@pytest.mark.parametrize(
+    ("family", "given", "queries"),
+    [
+        ("王", "小明", ["王小明", "王 小明", "小明"]),
+        ("Smith", "John", ["John Smith", "Smith John", "john smith"]),
+        ("Li", "Si", ["Si Li"]),
+    ],
+)
+def test_a_members_whole_name_finds_their_orders_whoever_receives_them(
+    login, admin_user, family, given, queries
+):
+    buyer = UserFactory(username="buyer-x", first_name=given, last_name=family)
+    order = place(buyer, address={**ADDRESS, "recipient": "Anna Recipient"})
+    client = login(admin_user)
+    for query in queries:
+        assert _found(client, query) == {order.number}, query
+
+
+@pytest.mark.parametrize(
+    "query", ["+86 138 0013", "+86 13800138000", "0086 138 0013", "138.0013.8000"]
+)
+def test_a_phone_said_with_the_country_code_or_dots_finds_it(login, admin_user, member, query):
+    order = place(member, address={**ADDRESS, "phone": "138 0013 8000"})
+    other = place(member, address={**ADDRESS, "phone": "139 1111 2222"})
+    found = _found(login(admin_user), query)
+    assert order.number in found and other.number not in found
+
+
+@pytest.mark.parametrize("dash", ["\u2010", "\u2011", "\u2013", "\u2014", "\u2212", "\uff0d"])
+def test_a_number_pasted_with_another_dash_or_an_invisible_character(
+    login, admin_user, member, dash
+):
+    order = place(member)
+    client = login(admin_user)
+    assert _found(client, order.number.replace("-", dash)) == {order.number}
+    assert _found(client, order.number + "\u200b") == {order.number}
+
+
+def test_a_text_most_members_match_reads_their_orders_by_subquery(
+    login, admin_user, member, monkeypatch
+):
+    from staff import filters
+
+    monkeypatch.setattr(filters, "MEMBER_IDS_INLINE", 0)
+    order = place(member)
+    assert _found(login(admin_user), member.email) == {order.number}
