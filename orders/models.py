@@ -370,18 +370,24 @@ class Order(FSMModelMixin, models.Model):
         """The delivery address as the dict ``services.place_order`` takes."""
         return {field: getattr(self, field) for field in ADDRESS_FIELDS}
 
-    def ledger_totals(self):
+    def ledger_totals(self, entries=None):
         """Return ``LedgerTotals`` of the entries in force (payments, refunds, credit notes).
 
-        One query. The services derive ``owed`` and ``held`` from it after every change;
-        pages use ``money_position()``, which reads the two stored figures.
+        One query, or none when ``entries`` (this order's ``Payment`` rows, already read
+        by a page: voided ones are left out here) is given. The services derive ``owed``
+        and ``held`` from it after every change; pages use ``money_position()``, which
+        reads the two stored figures.
         """
         zero = Decimal("0.00")
         paid = refunded = credit_noted = zero
         any_refund = False
-        for kind, amount, credit_note in self.payments.filter(voided_at__isnull=True).values_list(
-            "kind", "amount", "credit_note"
-        ):
+        if entries is None:
+            rows = self.payments.filter(voided_at__isnull=True).values_list(
+                "kind", "amount", "credit_note"
+            )
+        else:
+            rows = [(e.kind, e.amount, e.credit_note) for e in entries if e.voided_at is None]
+        for kind, amount, credit_note in rows:
             if kind == Payment.Kind.PAYMENT:
                 paid += amount
             else:

@@ -313,7 +313,7 @@ def queue_filter(key):
 # exactly. The others (the archive: shipped, delivered, returned, invalid, cancelled)
 # grow with the shop's history and are counted up to ``TAB_COUNT_CAP`` only.
 WORKING_STATUSES = (Status.SUBMITTED, Status.CONFIRMED, Status.ALLOCATED)
-TAB_COUNT_CAP = 10_000
+TAB_COUNT_CAP = 1_000
 # The key of ``status_counts`` for the awaiting-confirmation queue's orders.
 AWAITING = "awaiting_confirmation"
 
@@ -321,7 +321,7 @@ AWAITING = "awaiting_confirmation"
 class TabCount(int):
     """A tab's count: an ``int`` with ``capped`` set when there are *more* than it.
 
-    A capped count is ``TAB_COUNT_CAP`` and shows as "10,000+"; adding a capped count
+    A capped count is ``TAB_COUNT_CAP`` and shows as "1,000+"; adding a capped count
     gives a capped sum.
     """
 
@@ -358,7 +358,7 @@ def status_counts(queryset, *, cap=None, now=None, selective=False):
     keeps an order out until then, ``queue_definitions``), the count the "Awaiting
     confirmation" tab shows and lists. ``WORKING_STATUSES`` and ``AWAITING`` are exact;
     any other status with more than ``cap`` orders is ``TabCount(cap)`` with
-    ``capped=True`` ("10,000+"; ``cap`` defaults to ``TAB_COUNT_CAP``): each is read
+    ``capped=True`` ("1,000+"; ``cap`` defaults to ``TAB_COUNT_CAP``): each is read
     up to ``cap + 1`` index entries, so the query costs the same at ten thousand orders
     or a million.
 

@@ -153,9 +153,23 @@ class CallForm(OrderActionForm):
         return cleaned
 
 
+class RowsOnceChoiceIterator(forms.models.ModelChoiceIterator):
+    """A model choice field's choices from its queryset's rows, read once: a page that
+    asked whether there is anyone to choose (``{% if field.queryset %}``) renders the
+    select from the same rows, not with ``.iterator()`` (a second query, a server-side
+    cursor on PostgreSQL)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class AssigneeField(forms.ModelChoiceField):
     """A logistics person by name (and username); ``current_pk`` is marked as the current one."""
 
+    iterator = RowsOnceChoiceIterator
     current_pk = None
 
     def label_from_instance(self, obj):

@@ -51,11 +51,7 @@ def reserve(products, deltas):
             short[products[pid].sku] = holder.stock
     if short:
         names = ", ".join(
-            (
-                _("%(name)s (%(n)d left)")
-                if short[products[pid].sku]
-                else _("%(name)s (sold out)")
-            )
+            (_("%(name)s (%(n)d left)") if short[products[pid].sku] else _("%(name)s (sold out)"))
             % {"name": products[pid].display_name, "n": short[products[pid].sku]}
             for pid in deltas
             if products[pid].sku in short

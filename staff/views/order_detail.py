@@ -122,9 +122,9 @@ def detail_context(request, order, bound=None):
     bound = bound or {}
     allowed = services.allowed_actions(user, order)
     position = order.money_position()
-    totals = order.ledger_totals()
-    net = position.net
     payments = list(order.payments.select_related("recorded_by", "voided_by"))
+    totals = order.ledger_totals(entries=payments)
+    net = position.net
 
     stale = request.session.pop(STALE_SESSION_KEY % order.number, None)
     events = list(selectors.staff_timeline(order))
@@ -152,7 +152,6 @@ def detail_context(request, order, bound=None):
         # A confirm form sent back as typed shows the tick if the services now need it
         # (another admin may have logged an unanswered call meanwhile).
         bound["confirm"].needs_tick = desk["needs_tick"]
-    events = list(selectors.staff_timeline(order))
     return {
         "order": order,
         "lines": list(order.lines.all()),

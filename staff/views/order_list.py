@@ -39,7 +39,7 @@ class OrderPaginator(Paginator):
 
     ``count``: the number of rows when the caller already knows it (the status tabs
     counted them), so the table is not counted twice. A ``selectors.TabCount`` that is
-    ``capped`` ("10,000+") means the length is not known: any page number is accepted, a
+    ``capped`` ("1,000+") means the length is not known: any page number is accepted, a
     page reads one key more than it shows to know whether a next one exists, and a page
     past the end gives the first page. ``annotate``: applied to the page's rows (a
     queryset → queryset), which the page holds as a list.
