@@ -14,6 +14,7 @@ from orders.exceptions import (
     StaleOrder,
 )
 from orders.models import OrderEvent, OutboxEmail, PaymentStatus
+from orders.services import _rows as rows
 
 
 def check_version(order, expected_version):
@@ -51,17 +52,21 @@ def record(order, actor, kind, *, before, note="", data=None, bump=True, fields=
         order.save(update_fields=[*fields, "version", "updated_at"])
     elif fields:
         order.save(update_fields=[*fields, "updated_at"])
-    event = OrderEvent.objects.create(
-        order=order,
-        actor=actor,
-        kind=kind,
-        from_status=before[0],
-        to_status=order.status,
-        from_payment_status=before[1],
-        to_payment_status=order.payment_status,
-        note=note,
-        data=data or {},
-        order_version=order.version,
+    (event,) = rows.insert(
+        [
+            OrderEvent(
+                order=order,
+                actor=actor,
+                kind=kind,
+                from_status=before[0],
+                to_status=order.status,
+                from_payment_status=before[1],
+                to_payment_status=order.payment_status,
+                note=note,
+                data=data or {},
+                order_version=order.version,
+            )
+        ]
     )
     # The past business days this order counts on get their report roll-ups recomputed
     # once this commits (a late payment, a refusal of last week's parcel).
@@ -88,7 +93,8 @@ def notify(order, kind):
     event_id = getattr(order, "_recorded_event_id", None)
     if event_id is not None:
         # The event record() just wrote: one INSERT, no look-up (the checkout's path).
-        email_id = OutboxEmail.objects.create(event_id=event_id, kind=kind, order=order).pk
+        (email,) = rows.insert([OutboxEmail(event_id=event_id, kind=kind, order=order)])
+        email_id = email.pk
     else:
         event_id = order.events.order_by("-pk").values_list("pk", flat=True).first()
         email, _created = OutboxEmail.objects.get_or_create(

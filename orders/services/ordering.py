@@ -37,6 +37,7 @@ from orders.pricing import quantize, totals_for
 from orders.services import _bookkeeping as bookkeeping
 from orders.services import _guards as guards
 from orders.services import _inputs as inputs
+from orders.services import _rows as rows
 from orders.services import _stock as stock
 
 
@@ -335,8 +336,8 @@ def _place(
             checkout_token=checkout_token or None,
             **address,
         )
-        order.save(force_insert=True)
-        OrderLine.objects.bulk_create(
+        rows.insert([order])
+        rows.insert(
             OrderLine(
                 order=order,
                 product=product,

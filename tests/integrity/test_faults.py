@@ -35,15 +35,22 @@ pytestmark = pytest.mark.django_db
 
 
 def break_event_write(monkeypatch):
-    """From now on, make ``OrderEvent.objects.create`` fail with a database error.
+    """From now on, make writing an ``OrderEvent`` fail with a database error (the
+    services write every new row through ``orders.services._rows.insert``).
 
     Before failing it notes what the action's open transaction already holds, to prove
     the fault came after the stock, line, payment and order writes. Returns that note.
     """
-    seen = {}
+    from orders.services import _rows
 
-    def create(**kwargs):
-        order = kwargs["order"]
+    seen = {}
+    insert = _rows.insert
+
+    def failing_insert(objs):
+        objs = list(objs)
+        if not isinstance(objs[0], OrderEvent):
+            return insert(objs)
+        order = objs[0].order
         seen["stock"] = dict(Product.objects.values_list("sku", "stock"))
         seen["version"] = Order.objects.get(pk=order.pk).version
         seen["status"] = Order.objects.get(pk=order.pk).status
@@ -52,7 +59,7 @@ def break_event_write(monkeypatch):
         with connection.cursor() as cursor:
             cursor.execute("INSERT INTO orders_orderevent_injected_fault (id) VALUES (1)")
 
-    monkeypatch.setattr(OrderEvent.objects, "create", create)
+    monkeypatch.setattr(_rows, "insert", failing_insert)
     return seen
 
 

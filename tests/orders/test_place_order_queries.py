@@ -95,3 +95,40 @@ def test_numbers_taken_every_time_give_up_with_the_database_error(member, produc
         place(member, products)
     assert Order.objects.count() == 1
     assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [8, 4]
+
+
+def test_rows_written_by_the_prepared_insert_read_back_as_the_orm_writes_them(member, products):
+    """``orders.services._rows.insert`` (the checkout's INSERTs, issue 16) stores every
+    column as ``save()`` does: decimals, JSON, the time stamps, the defaults."""
+    from orders.services import _rows
+
+    order = place(member, products, checkout_token="tok-rows")
+    twin = Order.objects.get(pk=order.pk)
+    twin.pk, twin.number, twin.checkout_token = None, "ZZZZ-2345", None
+    twin._state.adding = True
+    (written,) = _rows.insert([twin])
+    event = OrderEvent(
+        order=written,
+        actor=member,
+        kind="placed",
+        data={"total": "130.00", "n": [1, 2]},
+        order_version=1,
+    )
+    _rows.insert([event])
+    fresh = Order.objects.get(pk=written.pk)
+    assert fresh.pk != order.pk and fresh.number == "ZZZZ-2345"
+    skip = {"id", "number", "checkout_token", "placed_at", "updated_at"}
+    for field in Order._meta.concrete_fields:
+        if field.attname not in skip:
+            assert getattr(fresh, field.attname) == getattr(order, field.attname), field.name
+    assert fresh.placed_at >= order.placed_at and fresh.total == Decimal("130.00")
+    stored = OrderEvent.objects.get(pk=event.pk)
+    assert (stored.order_id, stored.actor_id, stored.data) == (
+        written.pk,
+        member.pk,
+        {"total": "130.00", "n": [1, 2]},
+    )
+    assert stored.created_at is not None and stored.order_version == 1
+    with pytest.raises(IntegrityError):  # a taken number is the database's refusal
+        twin.pk, twin._state.adding = None, True
+        _rows.insert([twin])
