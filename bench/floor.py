@@ -19,6 +19,7 @@ from django.urls import path
 from mall.models import Product
 from orders.models import ORDER_NUMBER_ALPHABET, Order, OrderEvent, OrderLine
 from orders.pricing import quantize, totals_for
+from orders.views import _spend_token
 
 
 def floor_order(request):
@@ -104,6 +105,7 @@ def floor_order(request):
         )
         cur.execute(_insert_sql(OrderEvent, columns), values)
     request.session["cart"] = {}
+    _spend_token(request.session, request.POST.get("checkout_token", ""))  # as /checkout/ does
     return HttpResponseRedirect(f"/account/orders/{number}/")
 
 
