@@ -193,7 +193,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env_number("MALL_CELERY_RESTORE_INTERVAL_S", 10),
     "unacked_restore_throttle": env_number("MALL_CELERY_RESTORE_THROTTLE", 10),
 }
-# A request never waits long for a broker that is down: it sends the e-mail itself.
+# Committed e-mails are handed to the broker by a relay thread of the web process, the
+# ones of this many seconds in one message (orders.tasks.enqueue_email); 0: each in
+# its request.
+MALL_EMAIL_RELAY_S = max(0.0, env_number("MALL_EMAIL_RELAY_S", 0.2, float))
+# The hand-over never waits long for a broker that is down: it sends the e-mail itself.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Celery beat (one `celery -A mall beat` process): reports kept computed for the reports

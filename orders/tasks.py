@@ -8,15 +8,20 @@ embedded default, ``make run`` and the tests) or when the broker cannot be reach
 same work runs in this process right away (it is called after the commit).
 """
 
+import atexit
 import contextlib
 import logging
+import os
+import queue
 import random
+import threading
+import time
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
 from orders import notifications
@@ -124,22 +129,122 @@ def send_email_task(self, email_id):
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, name="orders.send_emails")
+def send_emails_task(self, email_ids):
+    """Celery task: send each outbox e-mail of ``email_ids`` (a relay's batch, ``_Relay``)
+    once. One that fails (SMTP, or the database restarting) is handed on to
+    ``send_email_task`` alone, which retries it with back-off; the others go on."""
+    for email_id in email_ids:
+        try:
+            deliver_email(email_id)
+        except (SendFailed, DatabaseError):
+            send_email_task.apply_async((email_id,), countdown=retry_delay(0))
+
+
 def enqueue_email(email_id):
     """Have outbox e-mail ``email_id`` sent: by a worker when a broker is configured,
     else (or when the broker is unreachable) here and now. Never raises; call it after
-    the commit that wrote the row (``transaction.on_commit``)."""
+    the commit that wrote the row (``transaction.on_commit``).
+
+    With a broker and ``MALL_EMAIL_RELAY_S`` > 0 (the default, 0.2 s), the id goes to
+    this process's relay (``_Relay``), which hands the e-mails committed within that
+    window to the worker in one message: a checkout no longer spends the half
+    millisecond of a Celery publish (issue 16), and a broker that is down never holds
+    a request up. Nothing is lost if the process dies first: the row is committed and
+    ``send_pending_emails`` (beat, every minute) queues every e-mail still pending.
+    """
+    if settings.CELERY_BROKER_URL and settings.MALL_EMAIL_RELAY_S > 0:
+        _relay.put(email_id)
+    else:
+        hand_over_emails([email_id])
+
+
+def hand_over_emails(email_ids):
+    """Publish ``email_ids`` to the worker queue (one message), or send them in this
+    process when no broker is configured or it cannot be reached. Never raises."""
     if settings.CELERY_BROKER_URL:
         try:
-            send_email_task.apply_async((email_id,))
+            if len(email_ids) == 1:
+                send_email_task.apply_async((email_ids[0],))
+            else:
+                send_emails_task.apply_async((list(email_ids),))
             return
         except Exception:
-            logger.exception("outbox e-mail %s: broker unreachable, sending in-process", email_id)
-    try:
-        deliver_email(email_id)
-    except SendFailed:
-        pass  # recorded on the row; the staff outbox page offers the retry
-    except Exception:
-        logger.exception("outbox e-mail %s: could not be sent", email_id)
+            logger.exception("outbox e-mails %s: broker unreachable, sending in-process", email_ids)
+    for email_id in email_ids:
+        try:
+            deliver_email(email_id)
+        except SendFailed:
+            pass  # recorded on the row; the staff outbox page offers the retry
+        except Exception:
+            logger.exception("outbox e-mail %s: could not be sent", email_id)
+
+
+class _Relay:
+    """One daemon thread per process handing committed outbox e-mails to the broker in
+    batches: it waits for a first id, gathers what else is committed within
+    ``MALL_EMAIL_RELAY_S``, and hands them over in one message (at most
+    ``RELAY_BATCH`` ids), in the order they were committed.
+
+    Started on first use and again after a fork (a worker forked from a preloaded
+    gunicorn master has no threads). ``flush`` waits until everything put so far is
+    handed over (tests, and at interpreter exit).
+    """
+
+    RELAY_BATCH = 100
+
+    def __init__(self):
+        self._queue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread = None
+        self._pid = None
+
+    def put(self, email_id):
+        self._ensure_running()
+        self._queue.put(email_id)
+
+    def flush(self, timeout=None):
+        """Wait until every e-mail put so far is handed over; ``True`` unless timed out."""
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def _ensure_running(self):
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                self._queue = queue.SimpleQueue()  # a parent's ids are the parent's
+                self._thread = None
+            if self._thread is None or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+                self._thread.start()
+
+    def _run(self):
+        while True:
+            items = [self._queue.get()]
+            time.sleep(settings.MALL_EMAIL_RELAY_S)  # let the window's commits gather
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            ids = [item for item in items if not isinstance(item, threading.Event)]
+            try:
+                for start in range(0, len(ids), self.RELAY_BATCH):
+                    hand_over_emails(ids[start : start + self.RELAY_BATCH])
+            finally:
+                close_old_connections()  # the in-process fallback may have used one
+                for item in items:
+                    if isinstance(item, threading.Event):
+                        item.set()
+
+
+_relay = _Relay()
+atexit.register(_relay.flush, 5)
 
 
 @shared_task(name="orders.send_pending_emails")

@@ -2,6 +2,7 @@
 once however often its task runs, failures kept for staff with a retry button."""
 
 import smtplib
+import threading
 
 import pytest
 from django.contrib.messages import get_messages
@@ -110,6 +111,7 @@ def test_without_a_reachable_broker_the_email_is_sent_in_process(
     member, mug, settings, django_capture_on_commit_callbacks
 ):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.MALL_EMAIL_RELAY_S = 0  # handed over in the request (the relay: tests below)
     tasks.send_email_task.app.conf.broker_url = settings.CELERY_BROKER_URL
     try:
         order = place(member, mug, django_capture_on_commit_callbacks)
@@ -128,10 +130,59 @@ def test_with_a_broker_the_email_goes_to_the_worker(
         tasks.send_email_task, "apply_async", lambda args: queued.append(args) or None
     )
     order = place(member, mug, django_capture_on_commit_callbacks)
+    assert tasks._relay.flush(timeout=5)
     email = order.emails.get()
     assert queued == [(email.pk,)]
     assert (email.state, email.attempts) == ("pending", 0)
     assert mail.outbox == []
+
+
+def test_the_relay_hands_over_outside_the_request_in_one_message_per_window(
+    member, mug, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Issue 16: the request only queues the id; the relay thread publishes the e-mails
+    committed within ``MALL_EMAIL_RELAY_S`` as one message for the worker."""
+    settings.CELERY_BROKER_URL = "redis://broker.example:6379/1"
+    settings.MALL_EMAIL_RELAY_S = 0.3
+    published = []
+
+    def record(name):
+        def apply_async(args, **kwargs):
+            published.append((name, args, threading.current_thread().name))
+
+        return apply_async
+
+    monkeypatch.setattr(tasks.send_email_task, "apply_async", record("one"))
+    monkeypatch.setattr(tasks.send_emails_task, "apply_async", record("batch"))
+    first = place(member, mug, django_capture_on_commit_callbacks)
+    second = place(member, mug, django_capture_on_commit_callbacks)
+    assert tasks._relay.flush(timeout=5)
+    ids = [first.emails.get().pk, second.emails.get().pk]
+    assert published == [("batch", (ids,), "outbox-relay")]
+
+
+def test_a_batch_sends_each_email_and_hands_a_failure_on_alone(
+    member, mug, monkeypatch, flaky_mail, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    flaky_mail[0] = 0
+    first = place(member, mug, django_capture_on_commit_callbacks)
+    second = place(member, mug, django_capture_on_commit_callbacks)
+    ids = [first.emails.get().pk, second.emails.get().pk]
+    OutboxEmail.objects.filter(pk__in=ids).update(state="pending", sent_at=None)
+    cache.clear()  # forget that they were handed to the backend
+    mail.outbox.clear()
+    retried = []
+    monkeypatch.setattr(
+        tasks.send_email_task, "apply_async", lambda args, **kw: retried.append(args)
+    )
+    flaky_mail[0] = 1  # the first send of the batch fails
+    tasks.send_emails_task(ids)
+    assert retried == [(ids[0],)]  # handed on alone, with its back-off
+    states = dict(OutboxEmail.objects.filter(pk__in=ids).values_list("pk", "state"))
+    assert states == {ids[0]: "failed", ids[1]: "sent"}
+    assert len(mail.outbox) == 1
 
 
 def test_retry_email_service(
