@@ -192,6 +192,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How often a worker looks for such messages (every interval × throttle seconds).
     "unacked_restore_interval": env_number("MALL_CELERY_RESTORE_INTERVAL_S", 10),
     "unacked_restore_throttle": env_number("MALL_CELERY_RESTORE_THROTTLE", 10),
+    # A broker that hangs without closing the connection: a publish gives up after this
+    # many seconds and the e-mail is sent in-process (kombu waits forever without it).
+    "socket_timeout": env_number("MALL_CELERY_SOCKET_TIMEOUT_S", 5, float),
 }
 # Committed e-mails are handed to the broker by a relay thread of the web process, the
 # ones of this many seconds in one message (orders.tasks.enqueue_email); 0: each in

@@ -380,10 +380,7 @@ def status_counts(queryset, *, cap=None, now=None, selective=False):
                 tally[status] += 1
                 if status == Status.SUBMITTED and (call_back_at is None or call_back_at <= now):
                     tally[AWAITING] += 1
-            return {
-                key: TabCount.of(cap, capped=True) if n > cap else TabCount.of(n)
-                for key, n in tally.items()
-            }
+            return {key: _tab_count(key, n, cap) for key, n in tally.items()}
     keys, parts, params = [], [], []
     # Submitted orders are counted in two parts that add up: the awaiting queue (its own
     # index) and those whose call-back is still to come (few: the call-back index).
@@ -413,12 +410,17 @@ def status_counts(queryset, *, cap=None, now=None, selective=False):
     with connections[queryset.db].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()
-    counts = {
-        key: TabCount.of(cap, capped=True) if n > cap else TabCount.of(n)
-        for key, n in zip(keys, row, strict=True)
-    }
+    counts = {key: _tab_count(key, n, cap) for key, n in zip(keys, row, strict=True)}
     counts[Status.SUBMITTED] = TabCount.of(counts[AWAITING] + counts.pop(later))
     return counts
+
+
+def _tab_count(key, n, cap):
+    """``n`` as a tab's count: exact for the working queues (``WORKING_STATUSES``, the
+    awaiting queue), "cap+" for an archive status with more than ``cap``."""
+    if n > cap and key not in WORKING_STATUSES and key != AWAITING:
+        return TabCount.of(cap, capped=True)
+    return TabCount.of(n)
 
 
 def with_delivery_attempts(queryset):

@@ -138,7 +138,8 @@ def send_emails_task(self, email_ids):
         try:
             deliver_email(email_id)
         except (SendFailed, DatabaseError):
-            send_email_task.apply_async((email_id,), countdown=retry_delay(0))
+            # The batch's attempt was the first: the back-off goes on from there.
+            send_email_task.apply_async((email_id,), countdown=retry_delay(0), retries=1)
 
 
 def enqueue_email(email_id):

@@ -161,3 +161,17 @@ def test_the_list_query_count_is_pinned(book, superuser, login, monkeypatch, par
     keys_first = not paginator.capped and paginator.count <= OrderPaginator.few
     expected = PINNED_QUERIES + ("q" in params) + keys_first
     assert len(queries) == expected, [q["sql"][:80] for q in queries.captured_queries]
+
+
+@pytest.mark.parametrize("selective", [False, True])
+def test_the_working_queues_stay_exact_past_the_cap(db, selective):
+    """A newcomer's trial: with the archive's cap at 1,000 a busy day's confirmed or
+    awaiting orders read "1,000+"; the working queues are always counted exactly."""
+    from tests.factories import OrderFactory
+
+    made = [OrderFactory(confirmed=True).pk for _n in range(3)]
+    made += [OrderFactory().pk for _n in range(3)]
+    mine = Order.objects.filter(pk__in=made)
+    counts = selectors.status_counts(mine, cap=2, selective=selective)
+    for key in ("confirmed", "submitted", selectors.AWAITING):
+        assert (int(counts[key]), counts[key].capped) == (3, False), key

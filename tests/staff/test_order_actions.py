@@ -194,6 +194,22 @@ def test_allocate_to_someone_outside_logistics_is_refused(login, member, admin_u
     assert snapshot(order) == before
 
 
+def test_allocate_with_nobody_in_logistics_says_why_and_shows_the_error(
+    login, member, admin_user, logistics_user
+):
+    """A newcomer's trial: the page opened before the group was emptied posts a person
+    no longer in it; the refusal is shown, and the page says whom to add."""
+    order = confirm(place(member), admin_user)
+    logistics_user.groups.clear()
+    before = snapshot(order)
+    response = login(admin_user).post(url("allocate", order), {"assignee": logistics_user.pk})
+    html = response.content.decode()
+    assert response.status_code == 200 and snapshot(order) == before
+    assert response.context["forms"]["allocate"].errors["assignee"]
+    assert "Select a valid choice" in html
+    assert "There is no one in the Logistics group to allocate to" in html
+
+
 def test_ship_is_refused_for_an_unpaid_prepaid_order_with_a_message(
     login, member, admin_user, logistics_user
 ):
