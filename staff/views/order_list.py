@@ -2,6 +2,7 @@
 
 from collections import OrderedDict
 
+from django.contrib import messages
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import QueryDict
 from django.template.loader import render_to_string
@@ -77,7 +78,9 @@ class OrderPaginator(Paginator):
         try:
             return self.page(number)
         except (PageNotAnInteger, EmptyPage):
-            return self.page(1)
+            page = self.page(1)
+            page.asked_past_end = number not in (None, "", "1")
+            return page
 
     def page(self, number):
         number = self.validate_number(number)
@@ -191,6 +194,13 @@ class OrderListView(StaffRequiredMixin, TemplateView):
             count=total,
             annotate=lambda rows: selectors.with_call_attempts(rows, now=now),
         ).get_page(params.get("page"))
+        if getattr(page, "asked_past_end", False):
+            # A capped list does not know its last page: say why the first one is shown.
+            messages.info(
+                request,
+                _("There is no page %(n)s in this list; here is the first page.")
+                % {"n": str(params.get("page"))[:12]},
+            )
         callers = {
             pk: notice
             for pk, notice in calling.callers(page.object_list).items()

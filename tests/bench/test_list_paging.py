@@ -123,8 +123,13 @@ def test_archive_tabs_are_capped_and_their_pages_still_page(book, superuser, log
     assert first + second == delivered
     assert not second_response.context["page_obj"].has_next()
     assert second_response.context["page_obj"].has_previous()
-    past, _response = page_numbers(client, status="delivered", page=7)
+    past, past_response = page_numbers(client, status="delivered", page=7)
     assert past == first
+    # A newcomer's trial: the page says why it shows the first page (only then).
+    assert "There is no page 7 in this list; here is the first page." in (
+        past_response.content.decode()
+    )
+    assert "here is the first page" not in response.content.decode()
 
 
 # Session, user, tab counts, page rows, the couriers (once: the assignee filter and the

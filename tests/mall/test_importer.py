@@ -1,30 +1,18 @@
 """``manage.py import_products``: the real WooCommerce sample, our demo catalogue, bad files."""
 
 import datetime
-import io
 import zoneinfo
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from mall.catalogue import offer_for
 from mall.importer import import_products
 from mall.models import Category, Product
 from tests.mall.conftest import DEMO_CATALOGUE
+from tests.woocommerce import run_import
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-
-
-def run_import(path, *args):
-    """Run the command; return (stdout, stderr, CommandError or None)."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("import_products", str(path), *args, stdout=out, stderr=err)
-    except CommandError as error:
-        return out.getvalue(), err.getvalue(), error
-    return out.getvalue(), err.getvalue(), None
 
 
 def category_paths():
