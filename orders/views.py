@@ -249,6 +249,10 @@ class CheckoutView(LoginRequiredMixin, View):
         if token:
             already = selectors.orders_for_member(request.user).filter(checkout_token=token).first()
             if already:
+                # Spent here too: a session whose save was lost after the order was placed
+                # (the database restarting) must get a new token on its next checkout page,
+                # not this one again and again.
+                _spend_token(request.session, token)
                 messages.info(
                     request,
                     _("Your order %(number)s was already placed; it was not placed twice.")

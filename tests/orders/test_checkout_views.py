@@ -256,6 +256,26 @@ def test_two_checkout_tabs_of_one_cart_place_one_order(login, member, product):
     assert stock_of(product) == 7
 
 
+def test_a_session_whose_save_was_lost_after_placing_is_not_stuck(login, member, product):
+    """The order committed but the session's save failed (the database restarting): the
+    session still holds the cart and its token. Sending that token again answers with
+    the order already placed and spends the token, so the next checkout page carries a
+    new one (the scale-out test's primary restart found the loop)."""
+    client = login(member)
+    fill_cart(client, (product, 1))
+    _response, token = open_checkout(client)
+    saved = {key: client.session[key] for key in ("cart", "checkout_tokens", "checkout_cart_token")}
+    client.post(CHECKOUT, form_data(token))
+    session = client.session
+    session.update(saved)  # as if this request's session save had been lost
+    session.save()
+    again = client.post(CHECKOUT, form_data(token), follow=True)
+    assert "was already placed; it was not placed twice" in again.content.decode()
+    _response, next_token = open_checkout(client)
+    assert next_token != token
+    assert Order.objects.count() == 1 and stock_of(product) == 9
+
+
 def test_a_token_that_was_never_issued_is_refused(login, member, product):
     client = login(member)
     fill_cart(client, (product, 2))

@@ -28,6 +28,7 @@ def _write(name, response, outcome, detail=""):
         "status": getattr(response, "status_code", None),
         "outcome": outcome,
         "detail": detail,
+        "location": (response.headers.get("Location", "") if response is not None else ""),
     }
     with open(CONFIG["results"], "a") as out:
         out.write(json.dumps(line) + "\n")

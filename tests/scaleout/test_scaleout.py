@@ -706,7 +706,9 @@ def test_restarting_the_primary_under_checkout_load(stack, placed):
     )[0][0]
     stock = stack.query("SELECT stock FROM mall_product WHERE id = %s", (load_id,))[0][0]
     assert stock + sold == 100000
-    assert sold >= len(placed_ok)
+    # One unit per order placed; a resubmit after a lost session save is answered with
+    # the order already placed (the same Location), not a second one.
+    assert sold >= len({line["location"] for line in placed_ok})
     # Every placed order's e-mail is sent exactly once, across the restart too.
     wait_for(
         lambda: (
